@@ -1,0 +1,132 @@
+/**
+ * The one source of truth for every value that infra (`infra/*.ts`) and the local stack
+ * (`packages/local`) must agree on. Nothing in here may import a runtime dependency: `sst.config.ts`
+ * imports this module while SST evaluates the app.
+ */
+
+export const APP_NAME = "wsauth";
+
+/** Names of the linked SST resources, as handlers see them through `Resource.<Name>`. */
+export const RESOURCE = {
+  table: "Connections",
+  api: "Realtime",
+  userPool: "UserPool",
+  webClient: "WebClient",
+} as const;
+
+/** The connections registry table: keys, the by-user index and the TTL attribute. */
+export const CONNECTIONS_TABLE = {
+  fields: {
+    pk: "string",
+    sk: "string",
+    gsi1pk: "string",
+    gsi1sk: "string",
+  },
+  primaryIndex: { hashKey: "pk", rangeKey: "sk" },
+  globalIndexes: {
+    byUser: { hashKey: "gsi1pk", rangeKey: "gsi1sk" },
+  },
+  ttl: "expireAt",
+} as const;
+
+/** ElectroDB service name; part of every key, so several services can share one table. */
+export const CONNECTION_SERVICE = "wsauth";
+
+/** Route keys of the WebSocket API. */
+export const ROUTE = {
+  connect: "$connect",
+  disconnect: "$disconnect",
+  default: "$default",
+  sendmessage: "sendmessage",
+  whoami: "whoami",
+  ping: "ping",
+  reauth: "reauth",
+  broadcast: "broadcast",
+} as const;
+export type RouteKey = (typeof ROUTE)[keyof typeof ROUTE];
+
+/** Route selection as configured on the API: `$request.body.action`. */
+export const ROUTE_SELECTION_EXPRESSION = "$request.body.action";
+/** The JSON field of a client frame that selects its route (see ROUTE_SELECTION_EXPRESSION). */
+export const ROUTE_SELECTION_FIELD = "action";
+
+/**
+ * Which handler module (`packages/functions/src/<name>.ts`, export `handler`) serves each route.
+ * infra/realtime.ts and the local gateway both build their route tables from this map.
+ */
+export const ROUTE_HANDLERS: Readonly<Record<RouteKey, string>> = {
+  $connect: "connect",
+  $disconnect: "disconnect",
+  $default: "default",
+  sendmessage: "sendmessage",
+  whoami: "whoami",
+  ping: "ping",
+  reauth: "reauth",
+  broadcast: "broadcast",
+};
+
+/** Handler module of the `$connect` REQUEST authorizer. */
+export const AUTHORIZER_HANDLER = "authorizer";
+
+/** Subprotocol that carries the token: the client offers `[SUBPROTOCOL, <JWT>]`, the server answers `SUBPROTOCOL`. */
+export const SUBPROTOCOL = "wsauth.v1";
+/** Query string parameter that carries the token (compatible with the original sample). */
+export const TOKEN_QUERY_PARAM = "idToken";
+
+/**
+ * Identity sources of the `$connect` authorizer. API Gateway answers 401 without invoking the
+ * authorizer when a configured source is missing or empty, and it requires *all* of them. Because a
+ * client may use either transport (query string or subprotocol), none is configured: the authorizer
+ * itself rejects a request that carries no token.
+ */
+export const AUTHORIZER_IDENTITY_SOURCES: readonly string[] = [];
+
+/** The Cognito group whose members may `broadcast`. */
+export const ADMIN_GROUP = "admins";
+
+/** Limits of API Gateway WebSocket APIs that the local gateway reproduces and the code respects. */
+export const LIMITS = {
+  /** Largest message payload API Gateway accepts. */
+  messagePayloadBytes: 128 * 1024,
+  /** Largest single WebSocket frame; a larger one closes the connection with 1009. */
+  frameBytes: 32 * 1024,
+  /** Idle connections are closed after this long without a frame. */
+  idleTimeoutMs: 10 * 60 * 1000,
+  /** Hard cap on a connection's lifetime. */
+  connectionLifetimeMs: 2 * 60 * 60 * 1000,
+  /** Integration (handler) timeout. */
+  integrationTimeoutMs: 29 * 1000,
+  /** Largest token the authorizer will look at; larger is rejected before any parsing. */
+  maxTokenBytes: 8 * 1024,
+} as const;
+
+/** A registry row outlives its connection's 2 h cap by this much before TTL may delete it. */
+export const EXPIRE_MARGIN_SECONDS = 15 * 60;
+
+/** Stage name and defaults of the local stack. */
+export const LOCAL = {
+  stage: "local",
+  region: "us-east-1",
+  accountId: "000000000000",
+  apiId: "local",
+  tableName: "wsauth-local-connections",
+  ports: { web: 3000, gateway: 3001, cognito: 9229, dynamo: 8000 },
+  outputsFile: ".local/outputs.json",
+} as const;
+
+/** Keys of the outputs object returned by `sst.config.ts` and written to `.local/outputs.json`. */
+export const OUTPUT_KEYS = [
+  "region",
+  "userPoolId",
+  "userPoolClientId",
+  "webSocketUrl",
+  "managementEndpoint",
+  "tableName",
+  "webUrl",
+] as const;
+export type Outputs = Record<(typeof OUTPUT_KEYS)[number], string>;
+export interface LocalOutputs extends Outputs {
+  cognitoEndpoint: string;
+  dynamoEndpoint: string;
+  demoUsers: Array<{ username: string; password: string }>;
+}
