@@ -130,3 +130,18 @@ export interface LocalOutputs extends Outputs {
   dynamoEndpoint: string;
   demoUsers: Array<{ username: string; password: string }>;
 }
+
+/**
+ * Environment variables the web app is configured with (from `.local/outputs.json` locally, from
+ * `infra/web.ts` when deployed). Next.js inlines `NEXT_PUBLIC_*` values at build time.
+ */
+export const WEB_ENV = {
+  region: "NEXT_PUBLIC_REGION",
+  userPoolId: "NEXT_PUBLIC_USER_POOL_ID",
+  userPoolClientId: "NEXT_PUBLIC_USER_POOL_CLIENT_ID",
+  webSocketUrl: "NEXT_PUBLIC_WEBSOCKET_URL",
+  /** Local only: the Cognito emulator's endpoint (Amplify's `userPoolEndpoint`). */
+  cognitoEndpoint: "NEXT_PUBLIC_COGNITO_ENDPOINT",
+  /** `USER_SRP_AUTH` when deployed; `USER_PASSWORD_AUTH` locally (the emulator has no SRP). */
+  authFlow: "NEXT_PUBLIC_AUTH_FLOW",
+} as const;
