@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type ConnectionIdentity, TRANSPORTS } from "./identity";
 
 /**
  * The authorizer context: what the `$connect` authorizer returns next to `principalId`, and what API
@@ -6,19 +7,13 @@ import { z } from "zod";
  * carries flat string/number/boolean values and may stringify them, so the parser accepts both.
  * This is the only source of a connection's identity: nothing a client sends can change it.
  */
-export const TRANSPORTS = ["query", "subprotocol"] as const;
-export type Transport = (typeof TRANSPORTS)[number];
-
-export interface AuthorizerContext {
-  userId: string;
-  username: string;
-  email?: string;
-  /** Cognito groups, comma-joined ("" for none). */
-  groups: string;
-  /** The token's `exp`, epoch seconds. */
-  tokenExp: number;
-  transport: Transport;
-}
+export {
+  type AuthorizerContext,
+  type ConnectionIdentity,
+  TRANSPORTS,
+  type Transport,
+  toAuthorizerContext,
+} from "./identity";
 
 export const authorizerContextSchema = z.object({
   principalId: z.string().min(1).optional(),
@@ -29,16 +24,6 @@ export const authorizerContextSchema = z.object({
   tokenExp: z.coerce.number().int().positive(),
   transport: z.enum(TRANSPORTS),
 });
-
-/** The identity of a live connection, as handlers use it. */
-export interface ConnectionIdentity {
-  userId: string;
-  username: string;
-  email?: string;
-  groups: string[];
-  tokenExp: number;
-  transport: Transport;
-}
 
 /** Parses `requestContext.authorizer`; returns `undefined` when it is missing or malformed. */
 export function parseAuthorizerContext(value: unknown): ConnectionIdentity | undefined {
@@ -52,17 +37,5 @@ export function parseAuthorizerContext(value: unknown): ConnectionIdentity | und
     groups: groups ? groups.split(",").filter(Boolean) : [],
     tokenExp,
     transport,
-  };
-}
-
-/** Flattens an identity into the authorizer context API Gateway accepts. */
-export function toAuthorizerContext(identity: ConnectionIdentity): AuthorizerContext {
-  return {
-    userId: identity.userId,
-    username: identity.username,
-    ...(identity.email ? { email: identity.email } : {}),
-    groups: identity.groups.join(","),
-    tokenExp: identity.tokenExp,
-    transport: identity.transport,
   };
 }

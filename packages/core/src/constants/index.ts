@@ -12,6 +12,8 @@ export const RESOURCE = {
   api: "Realtime",
   userPool: "UserPool",
   webClient: "WebClient",
+  /** The deployed site (`Resource.Web.url`); locally the web app runs outside SST. */
+  web: "Web",
 } as const;
 
 /** The connections registry table: keys, the by-user index and the TTL attribute. */
@@ -80,6 +82,21 @@ export const TOKEN_QUERY_PARAM = "idToken";
  * itself rejects a request that carries no token.
  */
 export const AUTHORIZER_IDENTITY_SOURCES: readonly string[] = [];
+
+/**
+ * Environment variables of the `$connect` authorizer (and of any handler that verifies tokens), set
+ * by infra. All optional: without them the authorizer accepts ID tokens of the web client only and
+ * fetches the pool's JWKS on first use.
+ */
+export const AUTHORIZER_ENV = {
+  /** The user pool's JWKS as JSON, captured at build/deploy time, so a cold start needs no network call. */
+  jwksSnapshot: "WSAUTH_JWKS",
+  /** "true" to accept Cognito access tokens as well as ID tokens. */
+  acceptAccessTokens: "WSAUTH_ACCEPT_ACCESS_TOKENS",
+  /** Comma-separated Cognito groups; when set, the caller must belong to at least one of them. */
+  requiredGroups: "WSAUTH_REQUIRED_GROUPS",
+} as const;
+export const JWKS_SNAPSHOT_ENV = AUTHORIZER_ENV.jwksSnapshot;
 
 /** The Cognito group whose members may `broadcast`. */
 export const ADMIN_GROUP = "admins";

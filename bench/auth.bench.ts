@@ -1,0 +1,295 @@
+import { execFileSync } from "node:child_process";
+import { constants as cryptoConstants, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { JwtVerifier } from "aws-jwt-verify";
+import { SimpleJwksCache } from "aws-jwt-verify/jwk";
+import { build } from "esbuild";
+import { authorizeConnect } from "../packages/core/src/auth/authorize";
+import { buildConnectAuthorizerEvent } from "../packages/core/src/auth/fixtures";
+import { JwksFetcher } from "../packages/core/src/auth/jwks";
+import {
+  base64UrlJson,
+  generateSigningKey,
+  type JwksServer,
+  type SigningKey,
+  signIdToken,
+  startJwksServer,
+} from "../packages/core/src/auth/testing";
+import { createTokenVerifier, type TokenVerifier } from "../packages/core/src/auth/verifier";
+import type { Log } from "../packages/core/src/logging/index";
+import { type FigureSpec, interleavedOpsPerSecond } from "./lib/measure";
+import { type BenchResult, formatResults } from "./lib/result";
+
+/**
+ * `pnpm bench:auth`: throughput of the `$connect` authorizer against its limits, from one run on the
+ * same tokens, plus the bundled authorizer's size and module init time.
+ *
+ * Notes on method: every figure runs sequentially (one Lambda container handles one request at a
+ * time), in interleaved slices (best slice kept) so the machine's changing load hits all alike;
+ * "distinct valid" starts each pass over the token set with a fresh, warm verifier (JWKS
+ * loaded, cache empty) so every verification is a cache miss; the authorizer's decision log lines are
+ * built but written to a discarding sink, so terminal I/O does not drown the figure.
+ */
+
+const ROOT = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
+const AUTHORIZER_ENTRY = join(ROOT, "packages/functions/src/authorizer.ts");
+const POOL_ID = "local_BenchPool";
+const CLIENT_ID = "bench-client";
+const DISTINCT_TOKENS = 800;
+/** Each figure is measured in ROUNDS slices of SLICE_MS, interleaved; the best slice counts. */
+const ROUNDS = 6;
+const SLICE_MS = 300;
+
+/** A log that formats like the real one (JSON with redaction cost) but writes nowhere. */
+const discardingLog: Log = (() => {
+  const sink = (message: string, fields?: Record<string, unknown>) => {
+    JSON.stringify({ message, ...fields });
+  };
+  return { debug: sink, info: sink, warn: sink, error: sink };
+})();
+
+interface Fixture {
+  key: SigningKey;
+  jwks: JwksServer;
+  valid: string[];
+  flood: string[];
+  snapshot: string;
+}
+
+async function prepare(): Promise<Fixture> {
+  const key = generateSigningKey("bench-key");
+  const jwks = await startJwksServer(POOL_ID, [key]);
+  const options = { issuer: jwks.issuer, clientId: CLIENT_ID };
+  const valid = Array.from({ length: DISTINCT_TOKENS }, (_, index) =>
+    signIdToken(key, { ...options, sub: `user-${index}`, email: `user${index}@example.com` }),
+  );
+  const expired = Array.from({ length: 100 }, (_, index) =>
+    signIdToken(key, { ...options, sub: `late-${index}`, expiresIn: -60 - index }),
+  );
+  const forgedShapes = Array.from({ length: 100 }, (_, index) => [
+    `garbage-${index}`,
+    `${base64UrlJson({ alg: "none", kid: "bench-key" })}.${base64UrlJson({ sub: `x${index}` })}.`,
+    `${base64UrlJson({ alg: "HS256", kid: "bench-key" })}.${base64UrlJson({ sub: `x${index}` })}.c2lnbmF0dXJl`,
+    signIdToken(key, { issuer: "http://127.0.0.1:1/another_pool", clientId: CLIENT_ID, sub: `other-${index}` }),
+  ]).flat();
+  return {
+    key,
+    jwks,
+    valid,
+    flood: [...expired, ...forgedShapes],
+    snapshot: JSON.stringify({ keys: [key.publicJwk] }),
+  };
+}
+
+function rawCryptoVerifier(publicKey: KeyObject): (token: string) => boolean {
+  return (token) => {
+    const lastDot = token.lastIndexOf(".");
+    return cryptoVerify(
+      "sha256",
+      Buffer.from(token.slice(0, lastDot)),
+      { key: publicKey, padding: cryptoConstants.RSA_PKCS1_PADDING },
+      Buffer.from(token.slice(lastDot + 1), "base64url"),
+    );
+  };
+}
+
+async function throughput(fixture: Fixture) {
+  const { jwks, valid, flood, snapshot, key } = fixture;
+  const local = { issuer: jwks.issuer, jwksUri: jwks.jwksUri };
+  const newAuthorizerVerifier = (): TokenVerifier =>
+    createTokenVerifier({ userPoolId: POOL_ID, clientId: CLIENT_ID, local, jwksSnapshot: snapshot }, discardingLog);
+
+  const raw = rawCryptoVerifier(key.publicKey);
+  if (!valid.every(raw)) throw new Error("raw verification failed: bench tokens are broken");
+
+  const plain = JwtVerifier.create({ issuer: local.issuer, jwksUri: local.jwksUri, audience: CLIENT_ID });
+  plain.cacheJwks(JSON.parse(snapshot));
+
+  // The seed's pattern: a new verifier per invocation, the JWKS downloaded every time.
+  const seedVerify = (token: string) =>
+    JwtVerifier.create(
+      { issuer: local.issuer, jwksUri: local.jwksUri, audience: CLIENT_ID },
+      {
+        jwksCache: new SimpleJwksCache({
+          fetcher: new JwksFetcher({ timeoutMs: 2000, failureCooldownMs: 0, maxBytes: 65536 }),
+        }),
+      },
+    ).verify(token);
+
+  const validEvents = valid.map((token) => buildConnectAuthorizerEvent({ queryToken: token }));
+  let distinctVerifier = newAuthorizerVerifier();
+  const repeatedVerifier = newAuthorizerVerifier();
+  const floodVerifier = newAuthorizerVerifier();
+  const allowWith = (verifier: () => TokenVerifier) => async (event: (typeof validEvents)[number]) => {
+    const result = await authorizeConnect(event, verifier(), discardingLog);
+    if (result.policyDocument.Statement[0]?.Effect !== "Allow") throw new Error("bench token was not allowed");
+  };
+  const repeatedEvent = validEvents[0];
+  if (!repeatedEvent) throw new Error("no bench tokens");
+
+  const floodEvents = flood.map((token) => buildConnectAuthorizerEvent({ queryToken: token }));
+  let allowedInFlood = 0;
+  const reject = async (event: (typeof floodEvents)[number]) => {
+    try {
+      await authorizeConnect(event, floodVerifier, discardingLog);
+      allowedInFlood += 1;
+    } catch {
+      // Expected: every flood token is refused with "Unauthorized".
+    }
+  };
+
+  const figures = await interleavedOpsPerSecond(
+    {
+      rawCrypto: { inputs: valid, operation: raw, warmup: 200 },
+      plainVerify: { inputs: valid, operation: (token: string) => plain.verify(token), warmup: 200 },
+      seedPattern: { inputs: valid, operation: seedVerify, warmup: 20 },
+      // Each pass over the token set starts with a fresh, warm verifier: every token is a cache miss.
+      distinct: {
+        inputs: validEvents,
+        operation: allowWith(() => distinctVerifier),
+        beforePass: () => {
+          distinctVerifier = newAuthorizerVerifier();
+        },
+        warmup: 200,
+      },
+      repeated: { inputs: [repeatedEvent], operation: allowWith(() => repeatedVerifier), warmup: 1000 },
+      floodRate: { inputs: floodEvents, operation: reject, warmup: 500 },
+    } as unknown as Record<string, FigureSpec<never>>,
+    { rounds: ROUNDS, sliceMs: SLICE_MS },
+  );
+  if (allowedInFlood > 0) throw new Error(`${allowedInFlood} flood tokens were allowed`);
+  return figures;
+}
+
+async function bundleFigures(): Promise<{ bytes: number; sdkModules: number; initMs: number }> {
+  const result = await build({
+    entryPoints: [AUTHORIZER_ENTRY],
+    bundle: true,
+    minify: true,
+    platform: "node",
+    format: "esm",
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+  });
+  const output = result.outputFiles[0];
+  if (!output) throw new Error("esbuild produced no output");
+  const sdkModules = Object.keys(result.metafile.inputs).filter((input) => input.includes("@aws-sdk/")).length;
+  const dir = mkdtempSync(join(tmpdir(), "wsauth-bench-"));
+  try {
+    const file = join(dir, "authorizer.mjs");
+    writeFileSync(file, output.contents);
+    const probe = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});process.stdout.write(String(performance.now()-t));`;
+    const samples = Array.from({ length: 7 }, () =>
+      Number(
+        execFileSync(process.execPath, ["--input-type=module", "-e", probe], {
+          encoding: "utf8",
+          env: { PATH: process.env.PATH },
+        }),
+      ),
+    ).sort((a, b) => a - b);
+    return {
+      bytes: output.contents.byteLength,
+      sdkModules,
+      initMs: samples[Math.floor(samples.length / 2)] ?? Number.NaN,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function result(
+  name: string,
+  value: number,
+  unit: string,
+  against?: { baseline: number; baselineName: string; minRatio?: number },
+): BenchResult {
+  const ratio = against ? value / against.baseline : null;
+  const minRatio = against?.minRatio;
+  return {
+    name,
+    value,
+    unit,
+    baseline: against?.baseline ?? null,
+    baselineName: against?.baselineName ?? null,
+    ratio,
+    target: minRatio === undefined || !against ? null : `>= ${minRatio}x ${against.baselineName}`,
+    met: minRatio === undefined || ratio === null ? null : ratio >= minRatio,
+  };
+}
+
+/** Runs the auth benchmark (about 15 s) and returns its figures. */
+export async function runAuthBench(): Promise<BenchResult[]> {
+  const fixture = await prepare();
+  let figures: Record<string, number>;
+  try {
+    figures = await throughput(fixture);
+  } finally {
+    await fixture.jwks.close();
+  }
+  const { rawCrypto = 0, plainVerify = 0, seedPattern = 0, distinct = 0, repeated = 0, floodRate = 0 } = figures;
+  const vsRaw = (minRatio?: number) => ({ baseline: rawCrypto, baselineName: "raw node:crypto", minRatio });
+  const bundle = await bundleFigures();
+  const kb = bundle.bytes / 1024;
+  return [
+    result("raw node:crypto RS256 verify (the limit)", rawCrypto, "verify/s"),
+    result("aws-jwt-verify, plain warm verifier", plainVerify, "verify/s", vsRaw()),
+    result("seed pattern (verifier + JWKS fetch per call)", seedPattern, "verify/s", vsRaw()),
+    result("authorizer, distinct valid tokens", distinct, "verify/s", {
+      baseline: plainVerify,
+      baselineName: "plain aws-jwt-verify",
+      minRatio: 0.9,
+    }),
+    result("authorizer, distinct valid tokens", distinct, "verify/s", {
+      baseline: seedPattern,
+      baselineName: "seed pattern",
+      minRatio: 15,
+    }),
+    result("authorizer, repeated token", repeated, "verify/s", vsRaw(10)),
+    result("authorizer, expired/garbage flood", floodRate, "verify/s", vsRaw(5)),
+    {
+      name: "authorizer bundle (esbuild, minified, esm)",
+      value: kb,
+      unit: "KB",
+      baseline: null,
+      baselineName: null,
+      ratio: null,
+      target: "<= 50 KB",
+      met: kb <= 50,
+    },
+    {
+      name: "AWS SDK modules in the bundle",
+      value: bundle.sdkModules,
+      unit: "modules",
+      baseline: null,
+      baselineName: null,
+      ratio: null,
+      target: "0",
+      met: bundle.sdkModules === 0,
+    },
+    {
+      name: "authorizer module init (fresh process)",
+      value: bundle.initMs,
+      unit: "ms",
+      baseline: null,
+      baselineName: null,
+      ratio: null,
+      target: "<= 50 ms",
+      met: bundle.initMs <= 50,
+    },
+  ];
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const results = await runAuthBench();
+  const raw = results[0]?.value ?? Number.NaN;
+  console.log(
+    formatResults(results, [
+      { title: "x raw crypto", cell: (r) => (r.unit === "verify/s" ? `${(r.value / raw).toFixed(2)}x` : "") },
+    ]),
+  );
+  if (results.some((r) => r.met === false)) process.exitCode = 1;
+}

@@ -1,0 +1,72 @@
+import { ADMIN_GROUP, RESOURCE } from "@wsauth/core/constants";
+
+// Users sign in with their email address; Cognito mails a code to verify it on sign-up.
+export const userPool = new sst.aws.CognitoUserPool(RESOURCE.userPool, {
+  usernames: ["email"],
+  verify: {
+    emailSubject: "Your wsauth verification code",
+    emailMessage: "Your wsauth verification code is {####}",
+  },
+});
+
+// The browser client: it cannot keep a secret, so it has none. SRP is what Amplify uses when deployed;
+// USER_PASSWORD_AUTH is what the local Cognito emulator supports and what scripted sign-ins (CLI, load
+// tests) use; refresh keeps long-lived sessions going without a new sign-in.
+export const webClient = userPool.addClient(RESOURCE.webClient, {
+  transform: {
+    client: (args) => {
+      args.generateSecret = false;
+      args.explicitAuthFlows = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"];
+      // Sign-in errors must not reveal whether an account exists.
+      args.preventUserExistenceErrors = "ENABLED";
+    },
+  },
+});
+
+// Members of this group may broadcast to every connection.
+export const adminGroup = new aws.cognito.UserGroup("AdminGroup", {
+  userPoolId: userPool.id,
+  name: ADMIN_GROUP,
+  description: "May broadcast to every live connection",
+});
+
+// Nothing deployed calls Cognito's APIs with IAM credentials (tokens are verified against the public
+// JWKS), so a link to the pool carries its id only, not the default `cognito-idp:*`.
+sst.Linkable.wrap(sst.aws.CognitoUserPool, (pool) => ({ properties: { id: pool.id } }));
+
+/** Lambda environment variables are capped at 4 KB in total; a JWKS larger than this is not embedded. */
+const MAX_JWKS_SNAPSHOT_BYTES = 3 * 1024;
+
+/**
+ * The pool's public signing keys, fetched while deploying so the authorizer can verify a token on a
+ * cold start without a network call. Best effort: when the keys cannot be fetched the value is
+ * undefined and the authorizer fetches them on first use instead.
+ */
+export const jwksSnapshot = $resolve([userPool.id, aws.getRegionOutput().region]).apply(([poolId, region]) =>
+  fetchJwks(`https://cognito-idp.${region}.amazonaws.com/${poolId}/.well-known/jwks.json`),
+);
+
+async function fetchJwks(url: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) {
+      $util.log.warn(`JWKS snapshot skipped: ${url} answered ${response.status}`);
+      return undefined;
+    }
+    const body: unknown = await response.json();
+    const keys = typeof body === "object" && body !== null ? (body as { keys?: unknown }).keys : undefined;
+    if (!Array.isArray(keys) || keys.length === 0) {
+      $util.log.warn(`JWKS snapshot skipped: ${url} returned no keys`);
+      return undefined;
+    }
+    const snapshot = JSON.stringify({ keys });
+    if (Buffer.byteLength(snapshot) > MAX_JWKS_SNAPSHOT_BYTES) {
+      $util.log.warn(`JWKS snapshot skipped: ${snapshot.length} bytes is too large for a Lambda environment`);
+      return undefined;
+    }
+    return snapshot;
+  } catch (error) {
+    $util.log.warn(`JWKS snapshot skipped: ${url} could not be fetched (${String(error)})`);
+    return undefined;
+  }
+}

@@ -1,0 +1,50 @@
+import {
+  AUTHORIZER_HANDLER,
+  AUTHORIZER_IDENTITY_SOURCES,
+  JWKS_SNAPSHOT_ENV,
+  RESOURCE,
+  ROUTE,
+  ROUTE_HANDLERS,
+  ROUTE_SELECTION_EXPRESSION,
+} from "@wsauth/core/constants";
+import { jwksSnapshot, userPool, webClient } from "./auth";
+import { handler } from "./functions";
+import { table } from "./storage";
+
+/** Handlers that verify tokens get the pool's signing keys captured at deploy time (when available). */
+const tokenVerifierEnvironment = jwksSnapshot.apply(
+  (snapshot): Record<string, string> => (snapshot ? { [JWKS_SNAPSHOT_ENV]: snapshot } : {}),
+);
+
+export const api = new sst.aws.ApiGatewayWebSocket(RESOURCE.api, {
+  transform: {
+    api: (args) => {
+      args.routeSelectionExpression = ROUTE_SELECTION_EXPRESSION;
+    },
+  },
+});
+
+// REQUEST authorizer on $connect. It only needs to know which pool and client issued a token.
+// Identity sources: API Gateway answers 401 without calling the authorizer unless *every* configured
+// source is present, but a client sends its token in either the query string or the subprotocol
+// header, so the list is empty (allowed for REQUEST authorizers; SST passes an explicit list through
+// instead of its default header source). The authorizer rejects a request that carries no token.
+const authorizer = api.addAuthorizer("CognitoIdToken", {
+  lambda: {
+    function: handler(AUTHORIZER_HANDLER, [userPool, webClient], { environment: tokenVerifierEnvironment }),
+    identitySources: [...AUTHORIZER_IDENTITY_SOURCES],
+  },
+});
+
+for (const [routeKey, module] of Object.entries(ROUTE_HANDLERS)) {
+  // Every route handler records or reads connections and may post to them through @connections.
+  // `reauth` also verifies a fresh token, like the authorizer.
+  const definition =
+    routeKey === ROUTE.reauth
+      ? handler(module, [table, api, userPool, webClient], { environment: tokenVerifierEnvironment })
+      : handler(module, [table, api]);
+  api.route(routeKey, definition, {
+    name: module,
+    ...(routeKey === ROUTE.connect ? { auth: { lambda: authorizer.id } } : {}),
+  });
+}

@@ -1,0 +1,158 @@
+import type { APIGatewayAuthorizerResult } from "aws-lambda";
+import type { SUBPROTOCOL } from "../constants/index";
+import { createLog, type Log, type LogFields } from "../logging/index";
+import { type ConnectRequest, extractConnectToken } from "./extract";
+import { type AuthorizerContext, type ConnectionIdentity, type Transport, toAuthorizerContext } from "./identity";
+import { outcomeOf, type RejectionOutcome, type RejectionReason, reasonOf } from "./reasons";
+import { type TokenVerifier, toConnectionIdentity } from "./verifier";
+
+/** The fields of API Gateway's WebSocket REQUEST authorizer event this module reads. */
+export interface ConnectAuthorizerEvent extends ConnectRequest {
+  methodArn: string;
+  requestContext?: { connectionId?: string; requestId?: string; identity?: { sourceIp?: string } } | null;
+}
+
+export type ConnectDecision =
+  | {
+      effect: "allow";
+      identity: ConnectionIdentity;
+      /** Served from the verified-token cache (no signature check this time). */
+      cached: boolean;
+      subprotocol: typeof SUBPROTOCOL | undefined;
+    }
+  | {
+      effect: RejectionOutcome;
+      reason: RejectionReason;
+      transport?: Transport;
+      /** Known only when the signature was verified (a policy `deny`). */
+      userId?: string;
+      cause?: unknown;
+    };
+
+/** Decides a `$connect` request: extract the token, verify it, map the result. Never throws. */
+export async function decideConnect(event: ConnectRequest, verifier: TokenVerifier): Promise<ConnectDecision> {
+  const extracted = extractConnectToken(event);
+  if (!extracted.ok) return { effect: outcomeOf(extracted.reason), reason: extracted.reason };
+  const { token, transport, subprotocol } = extracted;
+  try {
+    const outcome = await verifier.check(token);
+    if (outcome.ok) {
+      return {
+        effect: "allow",
+        identity: toConnectionIdentity(outcome.token, transport),
+        cached: outcome.cached,
+        subprotocol,
+      };
+    }
+    return {
+      effect: outcomeOf(outcome.reason),
+      reason: outcome.reason,
+      transport,
+      ...(outcome.verifiedSub ? { userId: outcome.verifiedSub } : {}),
+      ...(outcome.cause ? { cause: outcome.cause } : {}),
+    };
+  } catch (cause) {
+    return { effect: "error", reason: "internal_error", transport, cause };
+  }
+}
+
+/** An IAM policy allowing or denying `execute-api:Invoke` on the `$connect` method ARN. */
+export function connectPolicy(
+  effect: "Allow" | "Deny",
+  principalId: string,
+  methodArn: string,
+  context?: AuthorizerContext,
+): APIGatewayAuthorizerResult {
+  const result: APIGatewayAuthorizerResult = {
+    principalId,
+    policyDocument: {
+      Version: "2012-10-17",
+      Statement: [{ Action: "execute-api:Invoke", Effect: effect, Resource: methodArn }],
+    },
+  };
+  // AuthorizerContext holds only strings and numbers, which is what API Gateway's context allows;
+  // the cast only adds the index signature the aws-lambda type declares.
+  if (context) result.context = context as unknown as NonNullable<APIGatewayAuthorizerResult["context"]>;
+  return result;
+}
+
+/** What API Gateway reads as "401": a thrown error whose message is exactly `Unauthorized`. */
+export const UNAUTHORIZED_MESSAGE = "Unauthorized";
+
+/**
+ * The 401 signal. Its stack would always be this function and is never read (API Gateway only looks
+ * at the message), so it is built without one: capturing a stack is the dearest part of rejecting
+ * a flood of garbage tokens.
+ */
+function unauthorizedSignal(): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Error(UNAUTHORIZED_MESSAGE);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** Thrown for the 500 outcome; the message names the reason only. */
+export class AuthorizerFailure extends Error {
+  override readonly name = "AuthorizerFailure";
+}
+
+const defaultLog = createLog("authorizer");
+
+/**
+ * The `$connect` authorizer: Allow with the identity as context, or the documented rejection
+ * (`Error("Unauthorized")` -> 401, Deny policy -> 403, other error -> 500; see reasons.ts for which
+ * reason gets which). Logs one line per decision with a reason code; never the token or the event.
+ * `verifier` may be a function so a configuration error is reported here as a 500, not at import.
+ */
+export async function authorizeConnect(
+  event: ConnectAuthorizerEvent,
+  verifier: TokenVerifier | (() => TokenVerifier),
+  log: Log = defaultLog,
+): Promise<APIGatewayAuthorizerResult> {
+  let decision: ConnectDecision;
+  try {
+    decision = await decideConnect(event, typeof verifier === "function" ? verifier() : verifier);
+  } catch (cause) {
+    const reason = reasonOf(cause) ?? "internal_error";
+    decision = { effect: "error", reason, cause };
+  }
+  // Log fields are built as plain literals (no spreads): this path runs on every `$connect`.
+  const request = event.requestContext;
+  if (decision.effect === "allow") {
+    const { identity, cached } = decision;
+    log.info("connect allowed", {
+      connectionId: request?.connectionId,
+      requestId: request?.requestId,
+      sourceIp: request?.identity?.sourceIp,
+      userId: identity.userId,
+      transport: identity.transport,
+      cached,
+      tokenExp: identity.tokenExp,
+    });
+    return connectPolicy("Allow", identity.userId, event.methodArn, toAuthorizerContext(identity));
+  }
+
+  const fields: LogFields = {
+    connectionId: request?.connectionId,
+    requestId: request?.requestId,
+    sourceIp: request?.identity?.sourceIp,
+    reason: decision.reason,
+    outcome: decision.effect,
+    transport: decision.transport,
+    userId: decision.userId,
+  };
+  if (decision.effect === "deny") {
+    log.warn("connect denied", fields);
+    return connectPolicy("Deny", decision.userId ?? "anonymous", event.methodArn);
+  }
+  if (decision.effect === "error") {
+    fields.error = decision.cause;
+    log.error("connect refused: verification unavailable", fields);
+    throw new AuthorizerFailure(`authorizer failed: ${decision.reason}`);
+  }
+  log.info("connect unauthorized", fields);
+  throw unauthorizedSignal();
+}

@@ -1,0 +1,97 @@
+import { LIMITS } from "../constants/index";
+import type { RejectionReason } from "./reasons";
+
+/**
+ * Cheap structural and claim checks that run before any signature check, so garbage, expired tokens
+ * and tokens for another pool or client cost microseconds instead of an RSA verification. Every check
+ * here only ever rejects: a token that passes still goes through the full verification, so being
+ * stricter than the verifier is safe and being more lenient is impossible.
+ */
+
+/** What the claims of an acceptable token must look like. */
+export interface ClaimsPolicy {
+  /** Accepted `iss` values. */
+  issuers: readonly string[];
+  /** The app client: `aud` of ID tokens, `client_id` of access tokens. */
+  clientId: string;
+  /** Accepted `token_use` values. */
+  tokenUses: readonly ("id" | "access")[];
+}
+
+/** A token whose shape and claims passed the pre-checks. Not yet trusted: the signature is unchecked. */
+export interface PrecheckedToken {
+  kid: string;
+  payload: Record<string, unknown>;
+  sub: string;
+  exp: number;
+}
+
+export type PrecheckResult = { ok: true; token: PrecheckedToken } | { ok: false; reason: RejectionReason };
+
+// Unpadded base64url, three segments: what Cognito issues. Padding or other characters are refused.
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const ALLOWED_ALG = "RS256";
+
+function fail(reason: RejectionReason): PrecheckResult {
+  return { ok: false, reason };
+}
+
+function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
+}
+
+/** Checks a token's size, shape, header and claims without any cryptography. */
+export function precheckToken(token: string, policy: ClaimsPolicy, nowSeconds: number): PrecheckResult {
+  if (token.length > LIMITS.maxTokenBytes || Buffer.byteLength(token) > LIMITS.maxTokenBytes) {
+    return fail("token_too_large");
+  }
+  if (!JWT_SHAPE.test(token)) return fail("token_malformed");
+  const firstDot = token.indexOf(".");
+  const secondDot = token.indexOf(".", firstDot + 1);
+  const headerSegment = token.slice(0, firstDot);
+  const payloadSegment = token.slice(firstDot + 1, secondDot);
+  const signatureSegment = token.slice(secondDot + 1);
+  // A base64 segment can never be 1 character past a multiple of 4.
+  if (headerSegment.length % 4 === 1 || payloadSegment.length % 4 === 1 || signatureSegment.length % 4 === 1) {
+    return fail("token_encoding");
+  }
+
+  const header = decodeJsonObject(headerSegment);
+  if (!header) return fail("header_not_json");
+  const alg = header.alg;
+  if (typeof alg === "string" && alg.toLowerCase() === "none") return fail("alg_none");
+  if (alg !== ALLOWED_ALG) return fail("alg_not_allowed");
+  const kid = header.kid;
+  if (typeof kid !== "string" || kid === "") return fail("kid_missing");
+
+  const payload = decodeJsonObject(payloadSegment);
+  if (!payload) return fail("payload_not_json");
+  const { exp, nbf, iss, sub, aud, token_use: tokenUse } = payload;
+  if (exp === undefined) return fail("exp_missing");
+  if (typeof exp !== "number" || !Number.isFinite(exp)) return fail("claims_invalid");
+  if (exp <= nowSeconds) return fail("token_expired");
+  if (nbf !== undefined) {
+    if (typeof nbf !== "number" || !Number.isFinite(nbf)) return fail("claims_invalid");
+    if (nbf > nowSeconds) return fail("token_not_yet_valid");
+  }
+  if (typeof iss !== "string" || !policy.issuers.includes(iss)) return fail("issuer_mismatch");
+  if (typeof tokenUse !== "string" || !(policy.tokenUses as readonly string[]).includes(tokenUse)) {
+    return fail("token_use_not_allowed");
+  }
+  const audiences = tokenUse === "id" ? aud : payload.client_id;
+  const audienceList = typeof audiences === "string" ? [audiences] : isStringList(audiences) ? audiences : [];
+  if (!audienceList.includes(policy.clientId)) return fail("audience_mismatch");
+  if (typeof sub !== "string" || sub === "") return fail("sub_missing");
+  return { ok: true, token: { kid, payload, sub, exp } };
+}

@@ -1,0 +1,243 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { ConnectionIdentity, Transport } from "../auth/index";
+import { DependencyError } from "../errors/index";
+import {
+  ALL_SHARDS,
+  createConnectionEntity,
+  createUsernameEntity,
+  expireAtFor,
+  shardOf,
+  usernameKeyOf,
+} from "./schema";
+
+/** A live connection as the registry stores it. */
+export interface ConnectionRecord {
+  connectionId: string;
+  userId: string;
+  /** The human sign-in name (e-mail). */
+  username: string;
+  email?: string;
+  groups: string[];
+  /** Epoch milliseconds. */
+  connectedAt: number;
+  /** The token's `exp`, epoch seconds. */
+  tokenExp: number;
+  /** TTL, epoch seconds. */
+  expireAt: number;
+  transport: Transport;
+  sourceIp?: string;
+  userAgent?: string;
+}
+
+export interface NewConnection {
+  connectionId: string;
+  /** From the authorizer context only. */
+  identity: ConnectionIdentity;
+  /** Epoch milliseconds (API Gateway's `requestContext.connectedAt`). */
+  connectedAt: number;
+  sourceIp?: string;
+  userAgent?: string;
+}
+
+export interface WalkOptions {
+  /** Rows per page (DynamoDB `Limit`); defaults to 100. */
+  pageSize?: number;
+  /** Also yield rows past `expireAt` (the sweep deletes them). */
+  includeExpired?: boolean;
+}
+
+export interface ConnectionStore {
+  /** Stores a new connection (and the username -> user id alias). */
+  register(input: NewConnection): Promise<ConnectionRecord>;
+  /** A live connection, or `undefined` when unknown or past `expireAt`. */
+  get(connectionId: string): Promise<ConnectionRecord | undefined>;
+  /** Deletes a connection's row; deleting an unknown one is not an error. */
+  remove(connectionId: string): Promise<void>;
+  /** All live connections of a user id. */
+  listByUser(userId: string): Promise<ConnectionRecord[]>;
+  /** User ids a `to` names: itself as a user id, and the user(s) signing in with that name. */
+  resolveUserIds(target: string): Promise<string[]>;
+  /** All live connections of the user(s) `to` names (by user id or username), each once. */
+  listForTarget(target: string): Promise<ConnectionRecord[]>;
+  /** Moves a live connection's `tokenExp` forward (never back); `undefined` when the row is gone. */
+  extendToken(connectionId: string, tokenExp: number): Promise<ConnectionRecord | undefined>;
+  /** Pages of live connections, every shard in turn (a Query per shard, never a Scan). */
+  walk(options?: WalkOptions): AsyncIterable<ConnectionRecord[]>;
+}
+
+export interface ConnectionStoreOptions {
+  tableName: string;
+  /** Defaults to `new DynamoDBClient({})` (region, credentials and endpoint from the environment). */
+  client?: DynamoDBClient;
+  /** Clock in epoch milliseconds (tests pin it). */
+  now?: () => number;
+}
+
+/** Longest user agent kept; the header is client-controlled. */
+const USER_AGENT_MAX_LENGTH = 512;
+
+type Row = { [K in keyof ConnectionRecord]?: ConnectionRecord[K] | undefined } & Record<string, unknown>;
+
+function toRecord(row: Row): ConnectionRecord {
+  const record: ConnectionRecord = {
+    connectionId: String(row.connectionId),
+    userId: String(row.userId),
+    username: String(row.username),
+    groups: Array.isArray(row.groups) ? row.groups.map(String) : [],
+    connectedAt: Number(row.connectedAt),
+    tokenExp: Number(row.tokenExp),
+    expireAt: Number(row.expireAt),
+    transport: row.transport === "subprotocol" ? "subprotocol" : "query",
+  };
+  if (row.email) record.email = row.email;
+  if (row.sourceIp) record.sourceIp = row.sourceIp;
+  if (row.userAgent) record.userAgent = row.userAgent;
+  return record;
+}
+
+/** Runs a DynamoDB call; its failure becomes a `DependencyError` naming the operation. */
+async function dynamo<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new DependencyError(`connections table: ${operation} failed`, { cause: error });
+  }
+}
+
+export function createConnectionStore(options: ConnectionStoreOptions): ConnectionStore {
+  const client = options.client ?? new DynamoDBClient({});
+  const now = options.now ?? Date.now;
+  const connections = createConnectionEntity(client, options.tableName);
+  const usernames = createUsernameEntity(client, options.tableName);
+  const nowSeconds = () => Math.floor(now() / 1000);
+  const isLive = (record: { expireAt: number }) => record.expireAt > nowSeconds();
+
+  async function listByUser(userId: string): Promise<ConnectionRecord[]> {
+    const cutoff = nowSeconds();
+    const { data } = await dynamo("query by user", () =>
+      connections.query
+        .byUser({ userId })
+        .where(({ expireAt }, { gt }) => gt(expireAt, cutoff))
+        .go({ pages: "all" }),
+    );
+    return data.map((row) => toRecord(row)).filter(isLive);
+  }
+
+  async function resolveUserIds(target: string): Promise<string[]> {
+    const cutoff = nowSeconds();
+    const { data } = await dynamo("resolve username", () =>
+      usernames.query
+        .primary({ usernameKey: usernameKeyOf(target) })
+        .where(({ expireAt }, { gt }) => gt(expireAt, cutoff))
+        .go({ pages: "all" }),
+    );
+    const ids = new Set([target, ...data.filter(isLive).map((row) => row.userId)]);
+    return [...ids];
+  }
+
+  return {
+    async register(input) {
+      const { identity } = input;
+      const expireAt = expireAtFor(input.connectedAt);
+      const item = {
+        shard: shardOf(input.connectionId),
+        connectionId: input.connectionId,
+        userId: identity.userId,
+        username: identity.username,
+        ...(identity.email ? { email: identity.email } : {}),
+        groups: identity.groups,
+        connectedAt: input.connectedAt,
+        tokenExp: identity.tokenExp,
+        expireAt,
+        transport: identity.transport,
+        ...(input.sourceIp ? { sourceIp: input.sourceIp } : {}),
+        ...(input.userAgent ? { userAgent: input.userAgent.slice(0, USER_AGENT_MAX_LENGTH) } : {}),
+      };
+      // Two independent puts (dynalite has no transactions). The alias first: a connection row is
+      // never reachable by username before its alias exists, and a stray alias is harmless.
+      await dynamo("put username", () =>
+        usernames.put({ usernameKey: usernameKeyOf(identity.username), userId: identity.userId, expireAt }).go(),
+      );
+      await dynamo("put connection", () => connections.put(item).go());
+      return toRecord(item);
+    },
+
+    async get(connectionId) {
+      const { data } = await dynamo("get", () => connections.get({ shard: shardOf(connectionId), connectionId }).go());
+      if (!data) return undefined;
+      const record = toRecord(data);
+      return isLive(record) ? record : undefined;
+    },
+
+    async remove(connectionId) {
+      await dynamo("delete", () => connections.delete({ shard: shardOf(connectionId), connectionId }).go());
+    },
+
+    listByUser,
+    resolveUserIds,
+
+    async listForTarget(target) {
+      const userIds = await resolveUserIds(target);
+      const lists = await Promise.all(userIds.map(listByUser));
+      const byId = new Map(lists.flat().map((record) => [record.connectionId, record]));
+      return [...byId.values()];
+    },
+
+    async extendToken(connectionId, tokenExp) {
+      const cutoff = nowSeconds();
+      try {
+        const { data } = await connections
+          .patch({ shard: shardOf(connectionId), connectionId })
+          .set({ tokenExp })
+          // Only a live row, and never backwards (a stale reauth must not shorten a newer one).
+          .where(
+            ({ expireAt, tokenExp: current }, { gt, lt }) => `${gt(expireAt, cutoff)} AND ${lt(current, tokenExp)}`,
+          )
+          .go({ response: "all_new" });
+        return toRecord(data);
+      } catch (error) {
+        if (isConditionalFailure(error)) {
+          // Either the row is gone/expired or it already holds a later exp: tell them apart.
+          const { data } = await dynamo("get", () =>
+            connections.get({ shard: shardOf(connectionId), connectionId }).go(),
+          );
+          const record = data ? toRecord(data) : undefined;
+          return record && isLive(record) ? record : undefined;
+        }
+        throw new DependencyError("connections table: update token expiry failed", { cause: error });
+      }
+    },
+
+    async *walk(walkOptions = {}) {
+      const limit = walkOptions.pageSize ?? 100;
+      const cutoff = nowSeconds();
+      for (const shard of ALL_SHARDS) {
+        let cursor: string | null = null;
+        do {
+          const from: string | null = cursor;
+          const query = connections.query.primary({ shard });
+          const result: { data: Row[]; cursor: string | null } = await dynamo("walk", () =>
+            walkOptions.includeExpired
+              ? query.go({ cursor: from, limit })
+              : query.where(({ expireAt }, { gt }) => gt(expireAt, cutoff)).go({ cursor: from, limit }),
+          );
+          const { data } = result;
+          const records = data.map((row) => toRecord(row));
+          const visible = walkOptions.includeExpired ? records : records.filter(isLive);
+          if (visible.length > 0) yield visible;
+          cursor = result.cursor;
+        } while (cursor);
+      }
+    },
+  };
+}
+
+/** ElectroDB wraps the SDK error; the condition failure is its cause. */
+function isConditionalFailure(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    if ((current as { name?: unknown }).name === "ConditionalCheckFailedException") return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

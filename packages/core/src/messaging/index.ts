@@ -1,0 +1,13 @@
+export { createMessenger, type DeliveryReport, isGone, type Messenger, type MessengerOptions } from "./messenger";
+export {
+  createRealtime,
+  type IncomingMessage,
+  MESSAGE_ROUTES,
+  type MessageRouteKey,
+  type NotifyInput,
+  notifyInputSchema,
+  type Realtime,
+  type RealtimeOptions,
+  type ReauthVerifier,
+  type SweepReport,
+} from "./realtime";

@@ -1,0 +1,257 @@
+import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import type { ConnectionIdentity } from "@wsauth/core/auth";
+import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
+import { LOCAL } from "@wsauth/core/constants";
+import { IdentityError } from "@wsauth/core/errors";
+import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type ConnectionsServer, startConnectionsServer } from "../../../../test/helpers/connections-server";
+import { createMessenger, createRealtime, type Messenger, type Realtime, type ReauthVerifier } from "./index";
+
+const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
+const T0S = Math.floor(T0 / 1000);
+let clock = T0;
+const now = () => clock;
+
+const alice: ConnectionIdentity = {
+  userId: "sub-alice",
+  username: "alice@example.com",
+  groups: [],
+  tokenExp: T0S + 3600,
+  transport: "query",
+};
+const bob: ConnectionIdentity = { ...alice, userId: "sub-bob", username: "bob@example.com" };
+const admin: ConnectionIdentity = { ...alice, userId: "sub-admin", username: "admin@example.com", groups: ["admins"] };
+
+/** Tokens are opaque here: "<sub>:<exp>". The real verifier is covered by the auth suites. */
+const verifier: ReauthVerifier = {
+  async verify(token) {
+    const [userId, exp] = token.split(":");
+    if (!userId || !exp) throw new IdentityError("unauthorized", "token rejected: token_malformed");
+    return { userId, tokenExp: Number(exp) };
+  },
+};
+
+describe("messenger and routes (dynalite + @connections over HTTP)", () => {
+  let dynamo: LocalDynamo;
+  let gateway: ConnectionsServer;
+  let store: ConnectionStore;
+  let messenger: Messenger;
+  let realtime: Realtime;
+  let table = 0;
+
+  beforeAll(async () => {
+    [dynamo, gateway] = await Promise.all([startDynamo({ port: 0 }), startConnectionsServer(LOCAL.stage)]);
+  });
+  afterAll(async () => {
+    await Promise.all([dynamo.stop(), gateway.stop()]);
+  });
+  beforeEach(async () => {
+    clock = T0;
+    const tableName = `messaging-${table++}`;
+    const client = localDynamoClient(dynamo.endpoint);
+    await createConnectionsTable(client, tableName);
+    store = createConnectionStore({ tableName, client, now });
+    const management = new ApiGatewayManagementApiClient({
+      endpoint: gateway.endpoint,
+      region: LOCAL.region,
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      maxAttempts: 1,
+    });
+    messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, concurrency: 4 });
+    realtime = createRealtime({ store, messenger, verifier, now });
+  });
+
+  let next = 0;
+  async function connect(identity: ConnectionIdentity, options: { open?: boolean; connectedAt?: number } = {}) {
+    const connectionId = `c${next++}-${identity.userId}=`;
+    if (options.open !== false) gateway.open(connectionId);
+    await realtime.connect({ connectionId, identity, connectedAt: options.connectedAt ?? clock });
+    return connectionId;
+  }
+  const send = (connectionId: string, route: Parameters<Realtime["receive"]>[0], body: unknown) =>
+    realtime.receive(route, { connectionId, authorizer: undefined, body: JSON.stringify(body) });
+
+  it("delivers to every connection of a multi-connection user exactly once", async () => {
+    const ids = [await connect(alice), await connect(alice), await connect(alice)];
+    const report = await messenger.toUser("Alice@Example.com", { type: "pong" });
+    expect(report).toEqual({ delivered: 3, gone: 0, failed: 0 });
+    for (const id of ids) expect(gateway.received(id)).toEqual([{ type: "pong" }]);
+  });
+
+  it("prunes a gone connection on the first failed send", async () => {
+    const live = await connect(alice);
+    const vanished = await connect(alice, { open: false });
+    expect(await messenger.toUser(alice.userId, { type: "pong" })).toEqual({ delivered: 1, gone: 1, failed: 0 });
+    expect(await store.get(vanished)).toBeUndefined();
+    const before = gateway.requests().length;
+    expect(await messenger.toUser(alice.userId, { type: "pong" })).toEqual({ delivered: 1, gone: 0, failed: 0 });
+    expect(
+      gateway
+        .requests()
+        .slice(before)
+        .map((r) => r.id),
+    ).toEqual([live]);
+  });
+
+  it("counts other send errors as failed and keeps the row", async () => {
+    const broken = await connect(alice);
+    gateway.fail(broken, 400);
+    expect(await messenger.toConnection(broken, { type: "pong" })).toEqual({ delivered: 0, gone: 0, failed: 1 });
+    expect(await store.get(broken)).toBeDefined();
+  });
+
+  it("broadcasts to every live connection, never to expired rows", async () => {
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => connect(i % 2 ? alice : bob)));
+    const stale = await connect(bob, { connectedAt: T0 - 3 * 3600_000 });
+    const report = await messenger.broadcast({ type: "pong" });
+    expect(report).toEqual({ delivered: 12, gone: 0, failed: 0 });
+    for (const id of ids) expect(gateway.received(id)).toHaveLength(1);
+    expect(gateway.received(stale)).toEqual([]);
+  });
+
+  it("disconnect closes at the gateway and deletes the row; an unknown one is gone", async () => {
+    const id = await connect(alice);
+    expect(await messenger.disconnect(id)).toBe("closed");
+    expect(gateway.closed()).toContain(id);
+    expect(await store.get(id)).toBeUndefined();
+    expect(await messenger.disconnect("never-was=")).toBe("gone");
+  });
+
+  it("answers echo, ping and whoami over @connections", async () => {
+    const id = await connect({ ...alice, email: "alice@example.com", groups: ["readers"] });
+    await connect(alice);
+    await send(id, "$default", { hello: "world" });
+    await send(id, "ping", { action: "ping" });
+    await send(id, "whoami", { action: "whoami" });
+    const [echo, pong, whoami] = gateway.received(id);
+    expect(echo).toEqual({ type: "echo", message: { hello: "world" } });
+    expect(pong).toEqual({ type: "pong" });
+    expect(whoami).toMatchObject({
+      type: "identity",
+      userId: alice.userId,
+      username: alice.username,
+      email: "alice@example.com",
+      groups: ["readers"],
+      connectionId: id,
+      connectedAt: new Date(T0).toISOString(),
+      tokenExp: alice.tokenExp,
+      transport: "query",
+      connections: 2,
+    });
+  });
+
+  it("sendmessage reaches each of the target's connections with the sender from the registry", async () => {
+    const from = await connect(alice);
+    const targets = [await connect(bob), await connect(bob)];
+    await send(from, "sendmessage", { action: "sendmessage", to: "bob@example.com", data: { text: "hi" } });
+    for (const id of targets) {
+      expect(gateway.received(id)).toEqual([
+        {
+          type: "message",
+          from: { userId: alice.userId, username: alice.username },
+          data: { text: "hi" },
+          sentAt: new Date(T0).toISOString(),
+        },
+      ]);
+    }
+    expect(gateway.received(from)).toEqual([]);
+  });
+
+  it("rejects a forged sender, an unknown target and a non-admin broadcast", async () => {
+    const from = await connect(alice);
+    await connect(bob);
+    await expect(
+      send(from, "sendmessage", { action: "sendmessage", to: bob.userId, data: 1, from: { userId: "x" } }),
+    ).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(send(from, "sendmessage", { action: "sendmessage", to: "nobody", data: 1 })).rejects.toMatchObject({
+      code: "unknown_target",
+    });
+    await expect(send(from, "broadcast", { action: "broadcast", data: 1 })).rejects.toMatchObject({
+      code: "forbidden",
+    });
+  });
+
+  it("sendmessage tells the sender when every target connection had closed", async () => {
+    const from = await connect(alice);
+    const vanished = await connect(bob, { open: false });
+    await expect(send(from, "sendmessage", { action: "sendmessage", to: bob.userId, data: 1 })).rejects.toMatchObject({
+      code: "unknown_target",
+    });
+    expect(await store.get(vanished)).toBeUndefined();
+  });
+
+  it("lets admins broadcast", async () => {
+    const from = await connect(admin);
+    const other = await connect(bob);
+    await send(from, "broadcast", { action: "broadcast", data: "all" });
+    for (const id of [from, other]) expect(gateway.received(id)).toMatchObject([{ type: "broadcast", data: "all" }]);
+  });
+
+  it("refuses messages once the token expired, but lets reauth renew it", async () => {
+    const id = await connect(alice);
+    clock = (alice.tokenExp + 1) * 1000;
+    await expect(send(id, "ping", { action: "ping" })).rejects.toMatchObject({ code: "token_expired" });
+    await expect(send(id, "reauth", { action: "reauth", token: `${bob.userId}:${T0S + 9000}` })).rejects.toMatchObject({
+      code: "forbidden",
+    });
+    await send(id, "reauth", { action: "reauth", token: `${alice.userId}:${T0S + 9000}` });
+    expect(gateway.received(id)).toEqual([
+      { type: "reauthenticated", expiresAt: new Date((T0S + 9000) * 1000).toISOString() },
+    ]);
+    expect((await store.get(id))?.tokenExp).toBe(T0S + 9000);
+    await send(id, "ping", { action: "ping" });
+    expect(gateway.received(id).at(-1)).toEqual({ type: "pong" });
+  });
+
+  it("uses the authorizer context when the row is missing, never the body", async () => {
+    const id = "unregistered=";
+    gateway.open(id);
+    const authorizer = {
+      principalId: bob.userId,
+      userId: bob.userId,
+      username: bob.username,
+      groups: "",
+      tokenExp: String(bob.tokenExp),
+      transport: "query",
+    };
+    await realtime.receive("whoami", { connectionId: id, authorizer, connectedAt: T0, body: '{"action":"whoami"}' });
+    expect(gateway.received(id)).toMatchObject([{ type: "identity", userId: bob.userId, username: bob.username }]);
+    await expect(
+      realtime.receive("ping", { connectionId: "nobody=", authorizer: undefined, body: '{"action":"ping"}' }),
+    ).rejects.toMatchObject({ code: "unauthorized" });
+  });
+
+  it("sweep closes expired-token and over-age connections and deletes dead rows", async () => {
+    const fresh = await connect({ ...alice, tokenExp: T0S + 7200 });
+    const expiring = await connect({ ...alice, tokenExp: T0S + 60 });
+    const vanished = await connect({ ...bob, tokenExp: T0S + 60 }, { open: false });
+    const dead = await connect({ ...bob, tokenExp: T0S + 60 }, { connectedAt: T0 - 3 * 3600_000 });
+    clock = T0 + 120_000;
+    const report = await realtime.sweep();
+    expect(report).toEqual({ scanned: 4, expired: 1, closed: 2, gone: 1, failed: 0 });
+    expect(gateway.closed()).toContain(expiring);
+    expect(gateway.received(expiring)).toMatchObject([{ type: "error", code: "token_expired" }]);
+    for (const id of [expiring, vanished, dead]) expect(await store.get(id)).toBeUndefined();
+    expect(await store.get(fresh)).toBeDefined();
+  });
+
+  it("notify validates its input and reports deliveries", async () => {
+    const id = await connect(bob);
+    expect(await realtime.notify({ username: "bob@example.com", data: { n: 1 } })).toEqual({
+      delivered: 1,
+      gone: 0,
+      failed: 0,
+    });
+    expect(gateway.received(id)).toMatchObject([{ type: "message", from: { userId: "system" }, data: { n: 1 } }]);
+    expect(await realtime.notify({ userId: "sub-nobody", data: 1 })).toEqual({ delivered: 0, gone: 0, failed: 0 });
+    await expect(realtime.notify({ data: 1 })).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(realtime.notify({ userId: "a", username: "b", data: 1 })).rejects.toMatchObject({
+      code: "validation_failed",
+    });
+    await expect(realtime.notify({ userId: "a" })).rejects.toMatchObject({ code: "validation_failed" });
+    await expect(realtime.notify({ userId: "a", data: "x".repeat(40_000) })).rejects.toMatchObject({
+      code: "payload_too_large",
+    });
+  });
+});

@@ -1,0 +1,141 @@
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  PostToConnectionCommand,
+} from "@aws-sdk/client-apigatewaymanagementapi";
+import pMap from "p-map";
+import type { ConnectionRecord, ConnectionStore } from "../connection/index";
+import { DependencyError } from "../errors/index";
+import { createLog, type Log } from "../logging/index";
+import type { ServerFrame } from "../protocol/index";
+
+/** Outcome of a delivery: `gone` connections had closed (410) and their rows were deleted. */
+export interface DeliveryReport {
+  delivered: number;
+  gone: number;
+  failed: number;
+}
+
+export interface Messenger {
+  /** Sends one frame to one connection. */
+  toConnection(connectionId: string, frame: ServerFrame): Promise<DeliveryReport>;
+  /** Sends one frame to each of the given connections. */
+  toConnections(
+    connections: readonly Pick<ConnectionRecord, "connectionId">[],
+    frame: ServerFrame,
+  ): Promise<DeliveryReport>;
+  /** Sends one frame to every live connection of the user(s) `target` names (user id or username). */
+  toUser(target: string, frame: ServerFrame): Promise<DeliveryReport>;
+  /** Sends one frame to every live connection, page by page. */
+  broadcast(frame: ServerFrame): Promise<DeliveryReport>;
+  /**
+   * Closes a connection at the gateway and deletes its row. Resolves `closed`, or `gone` when the
+   * gateway no longer knew it; throws `DependencyError` when the gateway call failed otherwise.
+   */
+  disconnect(connectionId: string): Promise<"closed" | "gone">;
+}
+
+export interface MessengerOptions {
+  /** The management API endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
+  endpoint: string;
+  store: ConnectionStore;
+  /** Defaults to a client for `endpoint` (region and credentials from the environment). */
+  client?: ApiGatewayManagementApiClient;
+  /** Sends in flight at once (default 16): keeps a broadcast within the management API's rate. */
+  concurrency?: number;
+  log?: Log;
+}
+
+/** A send to a connection that has closed: API Gateway answers 410 (`GoneException`). */
+export function isGone(error: unknown): boolean {
+  const candidate = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
+  return candidate?.name === "GoneException" || candidate?.$metadata?.httpStatusCode === 410;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
+const EMPTY: DeliveryReport = { delivered: 0, gone: 0, failed: 0 };
+
+function add(a: DeliveryReport, b: DeliveryReport): DeliveryReport {
+  return { delivered: a.delivered + b.delivered, gone: a.gone + b.gone, failed: a.failed + b.failed };
+}
+
+export function createMessenger(options: MessengerOptions): Messenger {
+  const { store } = options;
+  const client = options.client ?? new ApiGatewayManagementApiClient({ endpoint: options.endpoint });
+  const concurrency = options.concurrency ?? 16;
+  const log = options.log ?? createLog("messenger");
+
+  /** Deletes the row of a closed connection; a failure is logged, the sweep or TTL catches it later. */
+  async function prune(connectionId: string): Promise<void> {
+    try {
+      await store.remove(connectionId);
+    } catch (error) {
+      log.warn("could not delete the row of a gone connection", { connectionId, error });
+    }
+  }
+
+  async function sendOne(connectionId: string, data: Uint8Array): Promise<keyof DeliveryReport> {
+    try {
+      await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+      return "delivered";
+    } catch (error) {
+      if (isGone(error)) {
+        await prune(connectionId);
+        return "gone";
+      }
+      log.error("send to connection failed", {
+        code: "dependency_failed",
+        connectionId,
+        status: statusOf(error),
+        error,
+      });
+      return "failed";
+    }
+  }
+
+  async function toConnections(
+    connections: readonly Pick<ConnectionRecord, "connectionId">[],
+    frame: ServerFrame,
+  ): Promise<DeliveryReport> {
+    // Serialised once: a broadcast sends the same bytes to every connection.
+    const data = new TextEncoder().encode(JSON.stringify(frame));
+    const ids = [...new Set(connections.map((connection) => connection.connectionId))];
+    const outcomes = await pMap(ids, (id) => sendOne(id, data), { concurrency });
+    const report = { ...EMPTY };
+    for (const outcome of outcomes) report[outcome] += 1;
+    return report;
+  }
+
+  return {
+    toConnection: (connectionId, frame) => toConnections([{ connectionId }], frame),
+    toConnections,
+
+    async toUser(target, frame) {
+      return toConnections(await store.listForTarget(target), frame);
+    },
+
+    async broadcast(frame) {
+      let report = { ...EMPTY };
+      for await (const page of store.walk()) report = add(report, await toConnections(page, frame));
+      return report;
+    },
+
+    async disconnect(connectionId) {
+      let outcome: "closed" | "gone" = "closed";
+      try {
+        await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      } catch (error) {
+        if (!isGone(error)) {
+          throw new DependencyError("management API: disconnect failed", { cause: error });
+        }
+        outcome = "gone";
+      }
+      await store.remove(connectionId);
+      return outcome;
+    },
+  };
+}

@@ -1,0 +1,297 @@
+import pMap from "p-map";
+import { z } from "zod";
+import { type ConnectionIdentity, parseAuthorizerContext } from "../auth/index";
+import type { ConnectionRecord, ConnectionStore, NewConnection } from "../connection/index";
+import { ADMIN_GROUP, LIMITS, ROUTE } from "../constants/index";
+import { DependencyError, IdentityError, InputError, WsAuthError } from "../errors/index";
+import { createLog, type Log } from "../logging/index";
+import {
+  assertDataSize,
+  frames,
+  type JsonValue,
+  parseClientFrame,
+  parseEchoBody,
+  type ServerFrame,
+  SYSTEM_SENDER,
+  TARGET_MAX_LENGTH,
+  toIsoTime,
+} from "../protocol/index";
+import type { DeliveryReport, Messenger } from "./messenger";
+
+/**
+ * Verifies a fresh token for `reauth`. The auth core's verifier (`sharedTokenVerifier` in
+ * `@wsauth/core/auth`) satisfies it; it rejects with `WsAuthError`s carrying stable codes.
+ */
+export interface ReauthVerifier {
+  verify(token: string): Promise<Pick<ConnectionIdentity, "userId" | "tokenExp">>;
+}
+
+/** A frame as a message route receives it. */
+export interface IncomingMessage {
+  connectionId: string;
+  /** `requestContext.authorizer` as API Gateway passes it: the fallback identity of the connection. */
+  authorizer: unknown;
+  /** `requestContext.connectedAt`, epoch milliseconds. */
+  connectedAt?: number;
+  body: string | undefined | null;
+}
+
+/** Routes that carry client frames (all but `$connect`/`$disconnect`). */
+export const MESSAGE_ROUTES = [
+  ROUTE.default,
+  ROUTE.sendmessage,
+  ROUTE.whoami,
+  ROUTE.ping,
+  ROUTE.reauth,
+  ROUTE.broadcast,
+] as const;
+export type MessageRouteKey = (typeof MESSAGE_ROUTES)[number];
+
+export interface SweepReport {
+  /** Rows looked at. */
+  scanned: number;
+  /** Rows past `expireAt` deleted. */
+  expired: number;
+  /** Connections past their token's `exp` or the lifetime cap, closed and deleted. */
+  closed: number;
+  /** Of those, already gone at the gateway. */
+  gone: number;
+  failed: number;
+}
+
+/** Input of `notify` (backend services pushing to a user). */
+export const notifyInputSchema = z
+  .strictObject({
+    userId: z.string().trim().min(1).max(TARGET_MAX_LENGTH).optional(),
+    username: z.string().trim().min(1).max(TARGET_MAX_LENGTH).optional(),
+    data: z.json(),
+  })
+  .refine((input) => (input.userId === undefined) !== (input.username === undefined), {
+    message: "give exactly one of userId or username",
+  });
+export type NotifyInput = z.infer<typeof notifyInputSchema>;
+
+export interface RealtimeOptions {
+  store: ConnectionStore;
+  messenger: Messenger;
+  /** Needed by `reauth` only; a factory so that handlers build it lazily. */
+  verifier?: ReauthVerifier | (() => ReauthVerifier | Promise<ReauthVerifier>);
+  /** Clock in epoch milliseconds (tests pin it). */
+  now?: () => number;
+  log?: Log;
+}
+
+export interface Realtime {
+  /** `$connect`: stores the connection; identity from the authorizer context only. */
+  connect(input: NewConnection): Promise<ConnectionRecord>;
+  /** `$disconnect`. */
+  disconnect(connectionId: string): Promise<void>;
+  /**
+   * A client frame on a message route. Replies go to the caller over `@connections`. Throws
+   * `WsAuthError` for anything the caller should hear about as an `error` frame.
+   */
+  receive(route: MessageRouteKey, message: IncomingMessage): Promise<void>;
+  /** Sends a frame to one connection (replies, error frames); never throws for a failed send. */
+  reply(connectionId: string, frame: ServerFrame): Promise<DeliveryReport>;
+  /** Closes a connection at the gateway and deletes its row. */
+  close(connectionId: string): Promise<"closed" | "gone">;
+  /** Closes connections whose token expired or that outlived the lifetime cap; deletes dead rows. */
+  sweep(): Promise<SweepReport>;
+  /** Pushes `data` to every live connection of a user, as a `message` from `system`. */
+  notify(input: unknown): Promise<DeliveryReport>;
+}
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.length > 0 ? issue.path.join(".") : "input"}: ${issue.message}` : "invalid input";
+}
+
+export function createRealtime(options: RealtimeOptions): Realtime {
+  const { store, messenger } = options;
+  const now = options.now ?? Date.now;
+  const log = options.log ?? createLog("realtime");
+  /** Built on first use (the factory caches it per container); a failed build is retried next time. */
+  async function getVerifier(): Promise<ReauthVerifier> {
+    const source = options.verifier;
+    if (!source) throw new WsAuthError("internal", "no token verifier is configured");
+    return typeof source === "function" ? source() : source;
+  }
+
+  /** The caller's connection: the registry row (it has `reauth`'s newer exp), else the authorizer context. */
+  async function callerOf(message: IncomingMessage): Promise<ConnectionRecord> {
+    const stored = await store.get(message.connectionId);
+    if (stored) return stored;
+    const identity = parseAuthorizerContext(message.authorizer);
+    if (!identity) throw new IdentityError("unauthorized", "the connection has no identity");
+    const connectedAt = message.connectedAt ?? now();
+    return {
+      connectionId: message.connectionId,
+      ...identity,
+      connectedAt,
+      expireAt: Number.POSITIVE_INFINITY,
+    };
+  }
+
+  const reply = async (connectionId: string, frame: ServerFrame): Promise<DeliveryReport> => {
+    const report = await messenger.toConnection(connectionId, frame);
+    if (report.delivered === 0) log.warn("reply not delivered", { connectionId, ...report });
+    return report;
+  };
+
+  const sender = (caller: ConnectionRecord) => ({ userId: caller.userId, username: caller.username });
+
+  async function sendmessage(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
+    const frame = parseClientFrame("sendmessage", body);
+    const targets = await store.listForTarget(frame.to);
+    if (targets.length === 0) throw new InputError("unknown_target", "no live connection for that user");
+    const report = await messenger.toConnections(targets, frames.message(sender(caller), frame.data, now()));
+    log.info("message sent", { connectionId: caller.connectionId, userId: caller.userId, ...report });
+    // Tell the sender when nothing arrived: every connection had closed (the user is offline), or
+    // every send failed (the management API is failing).
+    if (report.delivered === 0 && report.failed > 0) throw new DependencyError("message could not be delivered");
+    if (report.delivered === 0) throw new InputError("unknown_target", "no live connection for that user");
+  }
+
+  async function whoami(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
+    parseClientFrame("whoami", body);
+    const connections = await store.listByUser(caller.userId);
+    await reply(
+      caller.connectionId,
+      frames.identity({
+        userId: caller.userId,
+        username: caller.username,
+        ...(caller.email ? { email: caller.email } : {}),
+        groups: caller.groups,
+        connectionId: caller.connectionId,
+        connectedAt: toIsoTime(caller.connectedAt),
+        tokenExp: caller.tokenExp,
+        expiresAt: toIsoTime(caller.tokenExp * 1000),
+        transport: caller.transport,
+        connections: Math.max(connections.length, 1),
+      }),
+    );
+  }
+
+  async function reauth(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
+    const frame = parseClientFrame("reauth", body);
+    const verified = await (await getVerifier()).verify(frame.token).catch((error: unknown) => {
+      throw error instanceof WsAuthError
+        ? error
+        : new IdentityError("unauthorized", "token rejected", { cause: error });
+    });
+    if (verified.userId !== caller.userId) {
+      throw new IdentityError("forbidden", "the token belongs to another user");
+    }
+    const updated = await store.extendToken(caller.connectionId, verified.tokenExp);
+    if (!updated) throw new IdentityError("unauthorized", "the connection is no longer registered");
+    log.info("connection reauthenticated", { connectionId: caller.connectionId, userId: caller.userId });
+    await reply(caller.connectionId, frames.reauthenticated(Math.max(updated.tokenExp, verified.tokenExp)));
+  }
+
+  async function broadcast(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
+    if (!caller.groups.includes(ADMIN_GROUP)) {
+      throw new IdentityError("forbidden", `only members of ${ADMIN_GROUP} may broadcast`);
+    }
+    const frame = parseClientFrame("broadcast", body);
+    const report = await messenger.broadcast(frames.broadcast(sender(caller), frame.data, now()));
+    log.info("broadcast sent", { connectionId: caller.connectionId, userId: caller.userId, ...report });
+  }
+
+  return {
+    async connect(input) {
+      const record = await store.register(input);
+      log.info("connected", {
+        connectionId: record.connectionId,
+        userId: record.userId,
+        transport: record.transport,
+        tokenExp: record.tokenExp,
+      });
+      return record;
+    },
+
+    async disconnect(connectionId) {
+      await store.remove(connectionId);
+      log.info("disconnected", { connectionId });
+    },
+
+    async receive(route, message) {
+      const caller = await callerOf(message);
+      // `reauth` is how a client renews an expiring token, so it is let through; everything else on
+      // a connection whose token has passed its `exp` is refused (and the caller closes it).
+      if (route !== ROUTE.reauth && caller.tokenExp * 1000 <= now()) {
+        throw new IdentityError("token_expired", "the token of this connection has expired");
+      }
+      switch (route) {
+        case ROUTE.default:
+          await reply(caller.connectionId, frames.echo(parseEchoBody(message.body)));
+          return;
+        case ROUTE.ping:
+          parseClientFrame("ping", message.body);
+          await reply(caller.connectionId, frames.pong());
+          return;
+        case ROUTE.whoami:
+          return whoami(caller, message.body);
+        case ROUTE.sendmessage:
+          return sendmessage(caller, message.body);
+        case ROUTE.reauth:
+          return reauth(caller, message.body);
+        case ROUTE.broadcast:
+          return broadcast(caller, message.body);
+      }
+    },
+
+    reply,
+    close: (connectionId) => messenger.disconnect(connectionId),
+
+    async sweep() {
+      const report: SweepReport = { scanned: 0, expired: 0, closed: 0, gone: 0, failed: 0 };
+      const nowMs = now();
+      for await (const page of store.walk({ includeExpired: true })) {
+        await pMap(
+          page,
+          async (record) => {
+            report.scanned += 1;
+            try {
+              if (record.expireAt * 1000 <= nowMs) {
+                await store.remove(record.connectionId);
+                report.expired += 1;
+              } else if (record.tokenExp * 1000 <= nowMs || record.connectedAt + LIMITS.connectionLifetimeMs <= nowMs) {
+                const tokenExpired = record.tokenExp * 1000 <= nowMs;
+                if (tokenExpired) {
+                  await messenger.toConnection(
+                    record.connectionId,
+                    frames.error("token_expired", "the token of this connection has expired"),
+                  );
+                }
+                const outcome = await messenger.disconnect(record.connectionId);
+                report.closed += 1;
+                if (outcome === "gone") report.gone += 1;
+              }
+            } catch (error) {
+              report.failed += 1;
+              log.error("sweep could not close a connection", {
+                code: error instanceof WsAuthError ? error.code : "internal",
+                connectionId: record.connectionId,
+                error,
+              });
+            }
+          },
+          { concurrency: 8 },
+        );
+      }
+      log.info("sweep finished", { ...report });
+      return report;
+    },
+
+    async notify(input) {
+      const parsed = notifyInputSchema.safeParse(input);
+      if (!parsed.success) throw new InputError("validation_failed", describe(parsed.error));
+      const { userId, username, data } = parsed.data;
+      assertDataSize(data);
+      const target = (userId ?? username) as string;
+      const report = await messenger.toUser(target, frames.message(SYSTEM_SENDER, data as JsonValue, now()));
+      log.info("notified", { by: userId === undefined ? "username" : "userId", ...report });
+      return report;
+    },
+  };
+}

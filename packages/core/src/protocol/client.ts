@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { LIMITS, ROUTE } from "../constants/index";
+import { InputError } from "../errors/index";
+import type { JsonValue } from "./server";
+
+/**
+ * Frames a client sends (DESIGN.md "Wire protocol"). Every named route has a strict schema: an
+ * unknown field is an error rather than silently ignored, so a client cannot smuggle e.g. a `from`
+ * into a message and believe it took effect.
+ */
+
+/**
+ * Largest `data` of `sendmessage`/`broadcast` (and `message` of an echo), as UTF-8 JSON. It leaves
+ * room for the envelope (`from`, `sentAt`) inside API Gateway's 128 KB payload limit, and matches
+ * the 32 KB a client can put in one frame, so one accepted frame always fits in one reply.
+ */
+export const MESSAGE_DATA_MAX_BYTES = 32 * 1024;
+/** Longest `to`: Cognito usernames are at most 128 characters, e-mail addresses at most 254. */
+export const TARGET_MAX_LENGTH = 256;
+
+const target = z.string().trim().min(1).max(TARGET_MAX_LENGTH);
+
+export const clientFrameSchemas = {
+  sendmessage: z.strictObject({ action: z.literal(ROUTE.sendmessage), to: target, data: z.json() }),
+  whoami: z.strictObject({ action: z.literal(ROUTE.whoami) }),
+  ping: z.strictObject({ action: z.literal(ROUTE.ping) }),
+  reauth: z.strictObject({ action: z.literal(ROUTE.reauth), token: z.string().min(1).max(LIMITS.maxTokenBytes) }),
+  broadcast: z.strictObject({ action: z.literal(ROUTE.broadcast), data: z.json() }),
+} as const;
+
+export type MessageRoute = keyof typeof clientFrameSchemas;
+export type ClientFrame<R extends MessageRoute> = z.infer<(typeof clientFrameSchemas)[R]>;
+export type SendMessageFrame = ClientFrame<"sendmessage">;
+export type ReauthFrame = ClientFrame<"reauth">;
+export type BroadcastFrame = ClientFrame<"broadcast">;
+
+export function isMessageRoute(route: string): route is MessageRoute {
+  return Object.hasOwn(clientFrameSchemas, route);
+}
+
+/** UTF-8 size of a JSON value as it will be sent. */
+export function jsonByteLength(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? "", "utf8");
+}
+
+/** Parses a frame's body as JSON: too large -> `payload_too_large`, not JSON -> `invalid_json`. */
+export function parseJsonBody(body: string | undefined | null): unknown {
+  const text = body ?? "";
+  if (Buffer.byteLength(text, "utf8") > LIMITS.messagePayloadBytes) {
+    throw new InputError("payload_too_large", `message is larger than ${LIMITS.messagePayloadBytes} bytes`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InputError("invalid_json", "message is not valid JSON");
+  }
+}
+
+/** Describes the first problem without echoing the value (it may be a token). */
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "message is not valid";
+  const where = issue.path.length > 0 ? issue.path.join(".") : "message";
+  return `${where}: ${issue.message}`;
+}
+
+export function assertDataSize(data: unknown, field = "data"): void {
+  if (jsonByteLength(data) > MESSAGE_DATA_MAX_BYTES) {
+    throw new InputError("payload_too_large", `${field} is larger than ${MESSAGE_DATA_MAX_BYTES} bytes`);
+  }
+}
+
+/**
+ * Parses and validates the body of a frame for a named route. Throws `InputError` with a stable code
+ * (`payload_too_large`, `invalid_json`, `validation_failed`).
+ */
+export function parseClientFrame<R extends MessageRoute>(route: R, body: string | undefined | null): ClientFrame<R> {
+  const json = parseJsonBody(body);
+  const parsed = clientFrameSchemas[route].safeParse(json);
+  if (!parsed.success) throw new InputError("validation_failed", describeIssue(parsed.error));
+  const frame = parsed.data as ClientFrame<R>;
+  if ("data" in frame) assertDataSize(frame.data);
+  return frame;
+}
+
+/** The body of a `$default` frame: any JSON value within the data limit, echoed back as sent. */
+export function parseEchoBody(body: string | undefined | null): JsonValue {
+  const json = parseJsonBody(body) as JsonValue;
+  assertDataSize(json, "message");
+  return json;
+}

@@ -1,0 +1,27 @@
+export {
+  assertDataSize,
+  type BroadcastFrame,
+  type ClientFrame,
+  clientFrameSchemas,
+  isMessageRoute,
+  jsonByteLength,
+  MESSAGE_DATA_MAX_BYTES,
+  type MessageRoute,
+  parseClientFrame,
+  parseEchoBody,
+  parseJsonBody,
+  type ReauthFrame,
+  type SendMessageFrame,
+  TARGET_MAX_LENGTH,
+} from "./client";
+export {
+  frames,
+  type IdentityFrame,
+  type JsonValue,
+  parseServerFrame,
+  type Sender,
+  type ServerFrame,
+  SYSTEM_SENDER,
+  serverFrameSchema,
+  toIsoTime,
+} from "./server";

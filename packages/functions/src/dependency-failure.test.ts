@@ -1,0 +1,60 @@
+import { LOCAL } from "@wsauth/core/constants";
+import { type LocalDynamo, startDynamo } from "@wsauth/local/dynamo";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConnectionsServer, startConnectionsServer } from "../../../test/helpers/connections-server";
+import { setHandlerEnv } from "../../../test/helpers/handler-env";
+import { connectEvent, messageEvent } from "../../../test/helpers/websocket-events";
+import { handler as connect } from "./connect";
+import { handler as notify } from "./notify";
+import { handler as ping } from "./ping";
+
+// The linked table does not exist: every DynamoDB call fails, as when the table or its permissions are broken.
+describe("handlers when the registry is unavailable", () => {
+  let dynamo: LocalDynamo;
+  let gateway: ConnectionsServer;
+  const authorizer = {
+    principalId: "sub-d",
+    userId: "sub-d",
+    username: "d@example.com",
+    groups: "",
+    tokenExp: Math.floor(Date.now() / 1000) + 3600,
+    transport: "query",
+  };
+
+  beforeAll(async () => {
+    [dynamo, gateway] = await Promise.all([startDynamo({ port: 0 }), startConnectionsServer(LOCAL.stage)]);
+    setHandlerEnv({
+      tableName: "missing-table",
+      dynamoEndpoint: dynamo.endpoint,
+      managementEndpoint: gateway.endpoint,
+    });
+  });
+  afterAll(async () => {
+    await Promise.all([dynamo.stop(), gateway.stop()]);
+  });
+
+  it("$connect answers 500 without detail", async () => {
+    expect(await connect(connectEvent({ connectionId: "D1=", authorizer }))).toEqual({ statusCode: 500 });
+  });
+
+  it("a message route answers 200 and tells the caller dependency_failed", async () => {
+    gateway.open("D2=");
+    expect(await ping(messageEvent("ping", '{"action":"ping"}', { connectionId: "D2=", authorizer }))).toEqual({
+      statusCode: 200,
+    });
+    expect(gateway.received("D2=")).toEqual([
+      { type: "error", code: "dependency_failed", message: expect.not.stringContaining("missing-table") },
+    ]);
+  });
+
+  it("a message route still answers 200 when the reply cannot be delivered either", async () => {
+    gateway.fail("D3=", 400);
+    expect(await ping(messageEvent("ping", '{"action":"ping"}', { connectionId: "D3=", authorizer }))).toEqual({
+      statusCode: 200,
+    });
+  });
+
+  it("notify rejects with dependency_failed", async () => {
+    await expect(notify({ userId: "sub-d", data: 1 })).rejects.toMatchObject({ code: "dependency_failed" });
+  });
+});

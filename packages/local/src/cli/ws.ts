@@ -1,0 +1,233 @@
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type ConnectionRecord, createConnectionStore } from "@wsauth/core/connection";
+import { LOCAL } from "@wsauth/core/constants";
+import { toWsAuthError } from "@wsauth/core/errors";
+import { createMessenger } from "@wsauth/core/messaging";
+import { assertDataSize, frames, type JsonValue, parseJsonBody, SYSTEM_SENDER } from "@wsauth/core/protocol";
+
+/**
+ * `pnpm ws`: push a message to a user's live connections, or list live connections, against the
+ * local stack (default: `.local/outputs.json`) or a deployed stage (`--stage`, reading SST's
+ * `.sst/outputs.json`, or explicit `--table/--endpoint/--region`; AWS credentials from the default chain).
+ */
+
+export const USAGE = `Usage:
+  pnpm ws send --user <userId|username> '<json>'   push <json> to every live connection of a user
+  pnpm ws list [--json]                            list live connections
+
+Where (default: the local stack, from ${LOCAL.outputsFile}):
+  --outputs <file>        read tableName, managementEndpoint, region (and dynamoEndpoint) from this file
+  --stage <name>          a deployed stage: SST's .sst/outputs.json (written by its last deploy/dev)
+  --table <name> --endpoint <managementEndpoint> --region <region>
+                          explicit values (optionally --dynamo-endpoint <url>)`;
+
+/** Where the CLI sends its calls. */
+export interface WsTarget {
+  tableName: string;
+  managementEndpoint: string;
+  region: string;
+  /** Local only: dynalite's URL. */
+  dynamoEndpoint?: string;
+  /** Local stack: dummy credentials instead of the default chain. */
+  local: boolean;
+  /** Where the values came from, for messages. */
+  source: string;
+}
+
+export class CliError extends Error {}
+
+export interface WsIo {
+  out(line: string): void;
+  err(line: string): void;
+  /** The repository root (where `.local/` and `.sst/` are). */
+  rootDir: string;
+}
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+
+async function readOutputs(file: string, hint: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new CliError(`${file} not found: ${hint}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new CliError(`${file} is not a JSON object of outputs`);
+}
+
+function requireString(outputs: Record<string, unknown>, key: string, file: string): string {
+  const value = outputs[key];
+  if (typeof value !== "string" || value === "") throw new CliError(`${file} has no "${key}"`);
+  return value;
+}
+
+type TargetFlags = {
+  outputs?: string | undefined;
+  stage?: string | undefined;
+  table?: string | undefined;
+  endpoint?: string | undefined;
+  region?: string | undefined;
+  "dynamo-endpoint"?: string | undefined;
+};
+
+export async function resolveTarget(flags: TargetFlags, rootDir: string): Promise<WsTarget> {
+  if (flags.table || flags.endpoint) {
+    if (!flags.table || !flags.endpoint || !flags.region) {
+      throw new CliError("--table, --endpoint and --region go together");
+    }
+    return {
+      tableName: flags.table,
+      managementEndpoint: flags.endpoint,
+      region: flags.region,
+      ...(flags["dynamo-endpoint"] ? { dynamoEndpoint: flags["dynamo-endpoint"] } : {}),
+      local: Boolean(flags["dynamo-endpoint"]),
+      source: "flags",
+    };
+  }
+  const stage = flags.stage;
+  const file = resolve(rootDir, flags.outputs ?? (stage ? ".sst/outputs.json" : LOCAL.outputsFile));
+  const hint = stage
+    ? `deploy the stage first (sst deploy --stage ${stage}) or pass --table/--endpoint/--region`
+    : "start the local stack first (pnpm local), or pass --stage / --outputs";
+  const outputs = await readOutputs(file, hint);
+  const dynamoEndpoint = !stage && typeof outputs.dynamoEndpoint === "string" ? outputs.dynamoEndpoint : undefined;
+  return {
+    tableName: requireString(outputs, "tableName", file),
+    managementEndpoint: requireString(outputs, "managementEndpoint", file),
+    region: flags.region ?? requireString(outputs, "region", file),
+    ...(dynamoEndpoint ? { dynamoEndpoint } : {}),
+    local: dynamoEndpoint !== undefined,
+    source: file,
+  };
+}
+
+function clientsFor(target: WsTarget) {
+  // The local emulators accept any SigV4 signature; deployed stages use the default credential chain.
+  const credentials = target.local ? { accessKeyId: "local", secretAccessKey: "local" } : undefined;
+  const dynamo = new DynamoDBClient({
+    region: target.region,
+    ...(target.dynamoEndpoint ? { endpoint: target.dynamoEndpoint } : {}),
+    ...(credentials ? { credentials } : {}),
+  });
+  const management = new ApiGatewayManagementApiClient({
+    endpoint: target.managementEndpoint,
+    region: target.region,
+    ...(credentials ? { credentials } : {}),
+  });
+  return { dynamo, management };
+}
+
+function describeRow(connection: ConnectionRecord): string {
+  return [
+    connection.connectionId,
+    connection.username,
+    connection.userId,
+    connection.transport,
+    new Date(connection.connectedAt).toISOString(),
+    new Date(connection.tokenExp * 1000).toISOString(),
+  ].join("\t");
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function runWs(argv: string[], io: WsIo): Promise<number> {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (error) {
+    io.err((error as Error).message);
+    io.err(USAGE);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    io.out(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  if (command !== "send" && command !== "list") {
+    io.err(`unknown command "${command}"`);
+    io.err(USAGE);
+    return 2;
+  }
+  let clients: ReturnType<typeof clientsFor> | undefined;
+  try {
+    const target = await resolveTarget(values, io.rootDir);
+    clients = clientsFor(target);
+    const store = createConnectionStore({ tableName: target.tableName, client: clients.dynamo });
+    if (command === "list") {
+      const rows: ConnectionRecord[] = [];
+      for await (const page of store.walk()) rows.push(...page);
+      if (values.json) io.out(JSON.stringify(rows, null, 2));
+      else {
+        io.out(["connectionId", "username", "userId", "transport", "connectedAt", "tokenExpires"].join("\t"));
+        for (const row of rows) io.out(describeRow(row));
+        io.err(`${rows.length} live connection(s) in ${target.tableName} (${target.source})`);
+      }
+      return 0;
+    }
+    const user = values.user;
+    if (!user) throw new CliError("send needs --user <userId|username>");
+    if (rest.length !== 1) throw new CliError("send needs exactly one JSON argument (quote it)");
+    const data = parseJsonBody(rest[0]) as JsonValue;
+    assertDataSize(data);
+    const messenger = createMessenger({ endpoint: target.managementEndpoint, store, client: clients.management });
+    const report = await messenger.toUser(user, frames.message(SYSTEM_SENDER, data, Date.now()));
+    io.out(JSON.stringify(report));
+    if (report.delivered + report.gone + report.failed === 0) io.err(`no live connection for ${user}`);
+    return report.failed > 0 ? 1 : 0;
+  } catch (thrown) {
+    if (thrown instanceof CliError) io.err(thrown.message);
+    else {
+      const error = toWsAuthError(thrown);
+      const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+      io.err(`${error.code}: ${error.message}${cause}`);
+    }
+    return 1;
+  } finally {
+    clients?.dynamo.destroy();
+    clients?.management.destroy();
+  }
+}
+
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      user: { type: "string", short: "u" },
+      json: { type: "boolean" },
+      outputs: { type: "string" },
+      stage: { type: "string" },
+      table: { type: "string" },
+      endpoint: { type: "string" },
+      region: { type: "string" },
+      "dynamo-endpoint": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  // pnpm passes a lone "--" through when the root script forwards arguments.
+  const args = process.argv.slice(2).filter((arg, index) => !(index === 0 && arg === "--"));
+  runWs(args, {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    rootDir: process.env.WSAUTH_ROOT ?? REPO_ROOT,
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,124 @@
+import { Worker } from "node:worker_threads";
+import type { Context } from "aws-lambda";
+import {
+  type ContextFields,
+  deserializeError,
+  type HostToWorker,
+  type SerializedError,
+  type WorkerInit,
+  type WorkerToHost,
+} from "./protocol";
+
+/** One running handler worker, as the host sees it. */
+export interface WorkerHandle {
+  /** Modules that were bundled but failed to load, with the reason. */
+  loadFailures: Record<string, string>;
+  invoke(module: string, event: unknown, context: Context): Promise<unknown>;
+  /** Stops taking work; terminates once running invocations have settled (or after `maxWaitMs`). */
+  retire(maxWaitMs: number): Promise<void>;
+  /** Terminates now; running invocations fail. */
+  terminate(): Promise<void>;
+}
+
+function contextFields(context: Context): ContextFields {
+  return {
+    functionName: context.functionName,
+    functionVersion: context.functionVersion,
+    invokedFunctionArn: context.invokedFunctionArn,
+    memoryLimitInMB: context.memoryLimitInMB,
+    awsRequestId: context.awsRequestId,
+    logGroupName: context.logGroupName,
+    logStreamName: context.logStreamName,
+    remainingTimeMs: context.getRemainingTimeInMillis(),
+  };
+}
+
+export async function startWorker(options: {
+  workerFile: string;
+  init: WorkerInit;
+  env: NodeJS.ProcessEnv;
+  /** Drop the handlers' own stdout (their JSON logs) instead of forwarding it. */
+  quiet: boolean;
+  onUnhandled: (error: SerializedError) => void;
+  /** The worker died on its own (not terminated by us). */
+  onCrash: (reason: string) => void;
+}): Promise<WorkerHandle> {
+  const worker = new Worker(options.workerFile, {
+    workerData: options.init,
+    env: options.env,
+    stdout: options.quiet,
+  });
+  if (options.quiet) worker.stdout.resume();
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let nextId = 0;
+  let ending = false;
+  let drained: (() => void) | undefined;
+
+  const failPending = (reason: string) => {
+    for (const { reject } of pending.values()) reject(new Error(reason));
+    pending.clear();
+  };
+
+  const ready = new Promise<Record<string, string>>((resolve, reject) => {
+    worker.on("message", (message: WorkerToHost) => {
+      if (message.type === "ready") resolve(message.loadFailures);
+      else if (message.type === "unhandled") options.onUnhandled(message.error);
+      else {
+        const waiter = pending.get(message.id);
+        if (!waiter) return;
+        pending.delete(message.id);
+        if (message.ok) waiter.resolve(message.value);
+        else waiter.reject(deserializeError(message.error));
+        if (pending.size === 0) drained?.();
+      }
+    });
+    worker.on("error", (error) => {
+      reject(error);
+      if (!ending) options.onCrash(`${error.name}: ${error.message}`);
+    });
+    worker.on("exit", (code) => {
+      reject(new Error(`handler worker exited with code ${code} while loading`));
+      failPending(`the handler worker stopped (exit code ${code}) during the invocation`);
+      drained?.();
+      if (!ending) options.onCrash(`exit code ${code}`);
+    });
+  });
+
+  const loadFailures = await ready;
+  const terminate = async () => {
+    ending = true;
+    await worker.terminate();
+    failPending("the handler worker was stopped during the invocation");
+  };
+  return {
+    loadFailures,
+    invoke(module, event, context) {
+      if (ending) return Promise.reject(new Error("the handler worker is shutting down"));
+      const id = nextId++;
+      const message: HostToWorker = { type: "invoke", id, module, event, context: contextFields(context) };
+      return new Promise<unknown>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        try {
+          worker.postMessage(message);
+        } catch (error) {
+          pending.delete(id);
+          reject(new Error(`the event cannot be passed to the handler (${(error as Error).message})`));
+        }
+      });
+    },
+    async retire(maxWaitMs) {
+      ending = true;
+      if (pending.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          // A hung invocation must not keep an old generation alive forever.
+          timer = setTimeout(resolve, maxWaitMs);
+        });
+        clearTimeout(timer);
+      }
+      await terminate();
+    },
+    terminate,
+  };
+}

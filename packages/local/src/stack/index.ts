@@ -1,0 +1,305 @@
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createConnectionStore } from "@wsauth/core/connection";
+import { AUTHORIZER_IDENTITY_SOURCES, LIMITS, LOCAL, type LocalOutputs } from "@wsauth/core/constants";
+import { createLog, type Log } from "@wsauth/core/logging";
+import { type LocalCognito, startCognito } from "../cognito";
+import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "../dynamo";
+import { type Gateway, type GatewayLimits, startGateway } from "../gateway";
+import { type HandlerHost, startHandlerHost } from "../handlers";
+import {
+  assertPortFree,
+  consoleReporter,
+  describeError,
+  isAddressInUse,
+  LocalStackError,
+  portInUse,
+  type Reporter,
+} from "../runner";
+import { PORT_ROLES, type PortName, pickFreePort, type StackPorts } from "./ports";
+import { handlerEnvironment } from "./resources";
+import { startWeb, type WebSite, webEnvironment } from "./web";
+
+export { PORT_ROLES, type PortName, type StackPorts } from "./ports";
+export { handlerEnvironment } from "./resources";
+export { webEnvironment } from "./web";
+
+/** The repository root (this file is packages/local/src/stack/index.ts). */
+export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+const HOST = "127.0.0.1";
+const OUTPUTS_FILE = basename(LOCAL.outputsFile);
+
+export interface LocalStackOptions {
+  /** Start the Next.js site (default true). */
+  web?: boolean;
+  /** Default LOCAL.ports; 0 = ephemeral. */
+  ports?: Partial<StackPorts>;
+  /** Default `<repo>/.local`: Cognito state, handler bundles, outputs.json. */
+  stateDir?: string;
+  /** Write `<stateDir>/outputs.json` once everything answers (default true); removed again on stop. */
+  writeOutputs?: boolean;
+  /** Only warnings and errors on the terminal; handlers' and the gateway's info logs dropped (default false). */
+  quiet?: boolean;
+  gatewayLimits?: Partial<GatewayLimits>;
+  /** Rebuild and reload the handlers when packages/functions or packages/core change (default true). */
+  watch?: boolean;
+  reporter?: Reporter;
+}
+
+export interface StopReport {
+  /** Connection rows still in the registry after every socket got its `$disconnect` (should be 0; -1 if unknown). */
+  leftoverRows: number;
+}
+
+export interface LocalStack {
+  outputs: LocalOutputs;
+  gateway: Gateway;
+  handlers: HandlerHost;
+  /** Every socket gets `$disconnect`, then everything stops. Safe to call more than once. */
+  stop(): Promise<StopReport>;
+}
+
+/** Gateway logs: everything normally; warnings and errors only when quiet. */
+function gatewayLog(quiet: boolean): Log {
+  const log = createLog("gateway");
+  if (!quiet) return log;
+  return { debug: () => {}, info: () => {}, warn: log.warn, error: log.error };
+}
+
+function withPortRole<T>(name: PortName, port: number, start: Promise<T>): Promise<T> {
+  return start.catch((error: unknown) => {
+    throw isAddressInUse(error) ? portInUse(port, PORT_ROLES[name], error) : error;
+  });
+}
+
+/** Live-connection rows in the registry (the username aliases it also keeps are not connections). */
+async function countConnectionRows(dynamo: LocalDynamo, tableName: string): Promise<number> {
+  const client = localDynamoClient(dynamo.endpoint);
+  try {
+    let count = 0;
+    for await (const page of createConnectionStore({ tableName, client }).walk({ includeExpired: true })) {
+      count += page.length;
+    }
+    return count;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function writeOutputsFile(stateDir: string, outputs: LocalOutputs): Promise<string> {
+  const file = join(stateDir, OUTPUTS_FILE);
+  const partial = `${file}.${process.pid}.tmp`;
+  await writeFile(partial, `${JSON.stringify(outputs, null, 2)}\n`);
+  // Readers never see a half-written file.
+  await rename(partial, file);
+  return file;
+}
+
+/**
+ * Starts the whole local stack: Cognito (with demo users), dynalite with the connections table, the
+ * gateway running the real handlers, and (unless `web: false`) the site. Resolves once everything
+ * answers; on any failure, stops what it started and rejects with a one-line error.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const quiet = options.quiet ?? false;
+  const reporter = options.reporter ?? consoleReporter({ quiet });
+  const withWeb = options.web ?? true;
+  const ports: StackPorts = { ...LOCAL.ports, ...options.ports };
+  const stateDir = options.stateDir ?? join(REPO_ROOT, ".local");
+  const writeOutputs = options.writeOutputs ?? true;
+  const limits = { ...options.gatewayLimits };
+  const started = Date.now();
+
+  for (const name of Object.keys(ports) as PortName[]) {
+    if (name === "web" && !withWeb) continue;
+    await assertPortFree(ports[name], HOST, PORT_ROLES[name]);
+  }
+  await mkdir(stateDir, { recursive: true });
+  const outputsFile = join(stateDir, OUTPUTS_FILE);
+  // A stale file from an earlier run must not look like a ready stack.
+  await rm(outputsFile, { force: true });
+
+  const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
+  const cleanUp = async () => {
+    const errors: unknown[] = [];
+    for (const { name, run } of cleanups.splice(0).reverse()) {
+      try {
+        await run();
+      } catch (error) {
+        errors.push(error);
+        reporter.error(`stopping ${name} failed: ${describeError(error)}`);
+      }
+    }
+    return errors;
+  };
+
+  try {
+    const dynamoStart = withPortRole("dynamo", ports.dynamo, startDynamo({ port: ports.dynamo, host: HOST })).then(
+      async (db) => {
+        cleanups.push({ name: "dynalite", run: () => db.stop() });
+        const client = localDynamoClient(db.endpoint);
+        try {
+          await createConnectionsTable(client, LOCAL.tableName);
+        } finally {
+          client.destroy();
+        }
+        return db;
+      },
+    );
+    const cognitoStart = withPortRole(
+      "cognito",
+      ports.cognito,
+      startCognito({ port: ports.cognito, host: HOST, stateDir, reporter }),
+    ).then((idp: LocalCognito) => {
+      cleanups.push({ name: "Cognito emulator", run: () => idp.stop() });
+      return idp;
+    });
+    const gatewayStart = withPortRole(
+      "gateway",
+      ports.gateway,
+      startGateway({
+        port: ports.gateway,
+        host: HOST,
+        stage: LOCAL.stage,
+        region: LOCAL.region,
+        accountId: LOCAL.accountId,
+        apiId: LOCAL.apiId,
+        // Routes arrive once the handlers are built (they need the gateway's own URLs in their env).
+        routes: {},
+        identitySources: AUTHORIZER_IDENTITY_SOURCES,
+        limits,
+        log: gatewayLog(quiet),
+      }),
+    ).then((gw) => {
+      cleanups.push({ name: "gateway", run: () => gw.close() });
+      return gw;
+    });
+    // All settle before any failure is thrown, so cleanup knows everything that did start.
+    await Promise.allSettled([dynamoStart, cognitoStart, gatewayStart]);
+    const dynamo = await dynamoStart;
+    const cognito = await cognitoStart;
+    const gateway = await gatewayStart;
+
+    const webPort = withWeb ? (ports.web === 0 ? await pickFreePort(HOST) : ports.web) : 0;
+    const webUrl = withWeb ? `http://${HOST}:${webPort}` : "";
+    const webStart: Promise<WebSite | undefined> = withWeb
+      ? startWeb({
+          webDir: join(REPO_ROOT, "web"),
+          port: webPort,
+          host: HOST,
+          env: webEnvironment({
+            userPoolId: cognito.userPoolId,
+            clientId: cognito.clientId,
+            webSocketUrl: gateway.url,
+            cognitoEndpoint: cognito.endpoint,
+          }),
+          reporter,
+          quiet,
+        }).then((site) => {
+          cleanups.push({ name: "next dev", run: () => site.stop() });
+          return site;
+        })
+      : Promise.resolve(undefined);
+    // Settle the site even if the handlers fail first, so cleanup can stop it.
+    const webSettled = webStart.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    let handlers: HandlerHost;
+    try {
+      handlers = await startHandlerHost({
+        stateDir,
+        env: handlerEnvironment({
+          tableName: LOCAL.tableName,
+          webSocketUrl: gateway.url,
+          managementEndpoint: gateway.managementEndpoint,
+          userPoolId: cognito.userPoolId,
+          clientId: cognito.clientId,
+          issuer: cognito.issuer,
+          jwksUri: cognito.jwksUri,
+          webUrl,
+          dynamoEndpoint: dynamo.endpoint,
+        }),
+        watch: options.watch ?? true,
+        quiet,
+        reporter,
+        integrationTimeoutMs: limits.integrationTimeoutMs ?? LIMITS.integrationTimeoutMs,
+      });
+    } catch (error) {
+      await webSettled;
+      throw error;
+    }
+    // Closed after the gateway (cleanups run in reverse), so every `$disconnect` still reaches a handler.
+    cleanups.splice(
+      cleanups.findIndex((c) => c.name === "gateway"),
+      0,
+      {
+        name: "handlers",
+        run: () => handlers.close(),
+      },
+    );
+    gateway.setRoutes(handlers.routes, handlers.authorizer);
+    const webError = await webSettled;
+    if (webError) throw webError;
+
+    const outputs: LocalOutputs = {
+      region: LOCAL.region,
+      userPoolId: cognito.userPoolId,
+      userPoolClientId: cognito.clientId,
+      webSocketUrl: gateway.url,
+      managementEndpoint: gateway.managementEndpoint,
+      tableName: LOCAL.tableName,
+      webUrl,
+      cognitoEndpoint: cognito.endpoint,
+      dynamoEndpoint: dynamo.endpoint,
+      demoUsers: cognito.demoUsers.map(({ username, password }) => ({ username, password })),
+    };
+    if (writeOutputs) {
+      await writeOutputsFile(stateDir, outputs);
+      cleanups.push({ name: "outputs.json", run: () => rm(outputsFile, { force: true }) });
+    }
+    reporter.info(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    let stopping: Promise<StopReport> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        // The stack stops answering: it must no longer look ready.
+        if (writeOutputs) await rm(outputsFile, { force: true });
+        // Gateway first: every open socket gets its `$disconnect` while handlers and the table still run.
+        const gatewayCleanup = cleanups.findIndex((c) => c.name === "gateway");
+        const [gatewayStep] = gatewayCleanup >= 0 ? cleanups.splice(gatewayCleanup, 1) : [];
+        const errors: unknown[] = [];
+        await gatewayStep?.run().catch((error: unknown) => {
+          errors.push(error);
+          reporter.error(`stopping the gateway failed: ${describeError(error)}`);
+        });
+        let leftoverRows = -1;
+        try {
+          leftoverRows = await countConnectionRows(dynamo, LOCAL.tableName);
+          if (leftoverRows > 0)
+            reporter.warn(`${leftoverRows} connection row(s) left in the registry after every socket disconnected`);
+        } catch (error) {
+          reporter.error(`could not count registry rows: ${describeError(error)}`);
+        }
+        errors.push(...(await cleanUp()));
+        if (errors.length > 0) throw errors[0];
+        return { leftoverRows };
+      })();
+      return stopping;
+    };
+    return { outputs, gateway, handlers, stop };
+  } catch (error) {
+    await cleanUp();
+    if (error instanceof LocalStackError) throw error;
+    throw new LocalStackError(`the local stack failed to start: ${describeError(error)}`, "see the message above", {
+      cause: error,
+    });
+  }
+}
+
+/** Where `startLocalStack` writes outputs for a given state dir. */
+export function outputsPath(stateDir = join(REPO_ROOT, ".local")): string {
+  return join(stateDir, OUTPUTS_FILE);
+}

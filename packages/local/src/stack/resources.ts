@@ -1,0 +1,48 @@
+import { APP_NAME, LOCAL, RESOURCE } from "@wsauth/core/constants";
+
+/** What the handlers need to know about the running stack. */
+export interface LinkedValues {
+  tableName: string;
+  webSocketUrl: string;
+  managementEndpoint: string;
+  userPoolId: string;
+  clientId: string;
+  issuer: string;
+  jwksUri: string;
+  webUrl: string;
+  dynamoEndpoint: string;
+}
+
+/**
+ * The environment of the handlers: the same linked resources `Resource` from "sst" reads on AWS
+ * (`SST_RESOURCE_<Name>` JSON, including `App`), the local-only issuer fields on `UserPool`, and
+ * the standard AWS SDK variables that point DynamoDB at dynalite with dummy credentials.
+ */
+export function handlerEnvironment(values: LinkedValues): Record<string, string> {
+  const resource = (name: string, value: Record<string, string>) => [`SST_RESOURCE_${name}`, JSON.stringify(value)];
+  return Object.fromEntries([
+    resource("App", { name: APP_NAME, stage: LOCAL.stage }),
+    resource(RESOURCE.table, { name: values.tableName, type: "sst.aws.Dynamo" }),
+    resource(RESOURCE.api, {
+      url: values.webSocketUrl,
+      managementEndpoint: values.managementEndpoint,
+      type: "sst.aws.ApiGatewayWebSocket",
+    }),
+    resource(RESOURCE.userPool, {
+      id: values.userPoolId,
+      type: "sst.aws.CognitoUserPool",
+      localIssuer: values.issuer,
+      localJwksUri: values.jwksUri,
+    }),
+    resource(RESOURCE.webClient, { id: values.clientId, secret: "", type: "sst.aws.CognitoUserPoolClient" }),
+    resource(RESOURCE.web, { url: values.webUrl, type: "sst.aws.Nextjs" }),
+    ["AWS_ENDPOINT_URL_DYNAMODB", values.dynamoEndpoint],
+    ["AWS_REGION", LOCAL.region],
+    ["AWS_DEFAULT_REGION", LOCAL.region],
+    ["AWS_ACCESS_KEY_ID", "local"],
+    ["AWS_SECRET_ACCESS_KEY", "local"],
+    // A developer's real session must not leak into the emulators' requests.
+    ["AWS_SESSION_TOKEN", ""],
+    ["AWS_PROFILE", ""],
+  ]);
+}

@@ -1,0 +1,79 @@
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { LOCAL, WEB_ENV } from "@wsauth/core/constants";
+import { type Child, LocalStackError, type Reporter, startChild, waitForHttp } from "../runner";
+
+const WEB_READY_TIMEOUT_MS = 90_000;
+
+export interface WebSite {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The site's configuration (WEB_ENV): the same values `.local/outputs.json` holds. */
+export function webEnvironment(values: {
+  userPoolId: string;
+  clientId: string;
+  webSocketUrl: string;
+  cognitoEndpoint: string;
+}): Record<string, string> {
+  return {
+    [WEB_ENV.region]: LOCAL.region,
+    [WEB_ENV.userPoolId]: values.userPoolId,
+    [WEB_ENV.userPoolClientId]: values.clientId,
+    [WEB_ENV.webSocketUrl]: values.webSocketUrl,
+    [WEB_ENV.cognitoEndpoint]: values.cognitoEndpoint,
+    // The emulator has no SRP.
+    [WEB_ENV.authFlow]: "USER_PASSWORD_AUTH",
+  };
+}
+
+function nextBin(webDir: string): string {
+  try {
+    return createRequire(join(webDir, "package.json")).resolve("next/dist/bin/next");
+  } catch (error) {
+    throw new LocalStackError(
+      "Next.js is not installed for web/",
+      "run `pnpm install`, or start without the site: --no-web",
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** Starts `next dev` for `web/` and resolves once it answers HTTP. */
+export async function startWeb(options: {
+  webDir: string;
+  port: number;
+  host: string;
+  env: Record<string, string>;
+  reporter: Reporter;
+  quiet: boolean;
+}): Promise<WebSite> {
+  const url = `http://${options.host}:${options.port}`;
+  const child: Child = startChild({
+    name: "next dev",
+    command: process.execPath,
+    args: [nextBin(options.webDir), "dev", "--port", String(options.port), "--hostname", options.host],
+    cwd: options.webDir,
+    env: { ...process.env, ...options.env, NEXT_TELEMETRY_DISABLED: "1", PORT: String(options.port) },
+    onLine: (line) => {
+      if (!options.quiet && line.trim()) options.reporter.info(`web: ${line}`);
+    },
+  });
+  try {
+    await waitForHttp(url, {
+      name: "next dev",
+      timeoutMs: WEB_READY_TIMEOUT_MS,
+      isDead: () =>
+        child.exited()
+          ? `it exited; last output: ${child.recentOutput().slice(-5).join(" | ") || "(none)"}`
+          : undefined,
+    });
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  return { url, stop: () => child.stop() };
+}

@@ -1,0 +1,45 @@
+import { existsSync } from "node:fs";
+import { type Browser, chromium, type Page } from "playwright-core";
+
+/**
+ * Debian's Chromium, driven by playwright-core: no browser downloads. Flags keep it from phoning
+ * home and let it run as root in a container.
+ */
+export const CHROMIUM_PATH = process.env.WSAUTH_CHROMIUM ?? "/usr/bin/chromium";
+
+export const CHROMIUM_MISSING = `Chromium is not installed at ${CHROMIUM_PATH}. Install it with: apt-get update && apt-get install -y chromium (or point WSAUTH_CHROMIUM at a Chromium binary).`;
+
+export function chromiumInstalled(): boolean {
+  return existsSync(CHROMIUM_PATH);
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
+/** The Amplify Authenticator's sign-in form. */
+export async function signInThroughForm(page: Page, webUrl: string, username: string, password: string): Promise<void> {
+  await page.goto(webUrl);
+  await page.getByLabel("Email").fill(username);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+}
+
+/** Waits until the page's socket reports `state` (open, reconnecting, closed, ...). */
+export async function waitForSocketState(page: Page, state: string, timeout = 60_000): Promise<void> {
+  await page.locator(`[data-testid="socket-status"][data-socket-state="${state}"]`).waitFor({ timeout });
+}
+
+export async function textOf(page: Page, testId: string): Promise<string> {
+  return (await page.getByTestId(testId).textContent()) ?? "";
+}

@@ -1,0 +1,13 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { LocalOutputs } from "@wsauth/core/constants";
+import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
+
+/** Reads the local stack's connection registry the way the handlers do (dynalite, dummy credentials). */
+export function openRegistry(outputs: LocalOutputs): { store: ConnectionStore; close(): void } {
+  const client = new DynamoDBClient({
+    endpoint: outputs.dynamoEndpoint,
+    region: outputs.region,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  return { store: createConnectionStore({ tableName: outputs.tableName, client }), close: () => client.destroy() };
+}

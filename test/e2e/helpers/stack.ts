@@ -1,0 +1,29 @@
+import { AUTHORIZER_IDENTITY_SOURCES, LOCAL } from "@wsauth/core/constants";
+import { type Gateway, startGateway } from "../../../packages/local/src/gateway/index";
+import type { TestStack } from "../../../packages/local/src/testing/index";
+
+/**
+ * Kills the gateway (every socket drops), runs `whileDown`, then starts a new gateway on the same
+ * port with the stack's handlers, so clients can find it again at the same URL. The caller owns the
+ * returned gateway and must close it before stopping the stack (whose own gateway is the old one).
+ */
+export async function restartGateway(
+  stack: TestStack,
+  current: Gateway,
+  whileDown: () => Promise<void>,
+): Promise<Gateway> {
+  const { port } = current;
+  await current.close();
+  await whileDown();
+  return startGateway({
+    port,
+    host: new URL(current.url).hostname,
+    stage: LOCAL.stage,
+    region: LOCAL.region,
+    accountId: LOCAL.accountId,
+    apiId: LOCAL.apiId,
+    routes: stack.handlers.routes,
+    authorizer: stack.handlers.authorizer,
+    identitySources: AUTHORIZER_IDENTITY_SOURCES,
+  });
+}

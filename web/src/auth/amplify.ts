@@ -1,0 +1,49 @@
+import { Amplify } from "aws-amplify";
+import { fetchAuthSession, type SignInInput, signIn } from "aws-amplify/auth";
+import type { WebConfig } from "../config";
+import type { IdToken } from "../socket";
+
+/**
+ * Amplify Auth for the site: a Cognito user pool only (no identity pool), email as the sign-in
+ * name. Locally the pool is the emulator (`userPoolEndpoint`), which has no SRP, hence the
+ * configurable sign-in flow.
+ */
+
+let configuredFor: string | undefined;
+
+/** Idempotent: safe to call on every render. */
+export function configureAmplify(config: WebConfig): void {
+  const key = JSON.stringify(config);
+  if (configuredFor === key) return;
+  Amplify.configure({
+    Auth: {
+      Cognito: {
+        userPoolId: config.userPoolId,
+        userPoolClientId: config.userPoolClientId,
+        ...(config.cognitoEndpoint ? { userPoolEndpoint: config.cognitoEndpoint } : {}),
+        loginWith: { email: true },
+        signUpVerificationMethod: "code",
+      },
+    },
+  });
+  configuredFor = key;
+}
+
+/** The Authenticator's sign-in, with the configured flow (SRP deployed, password locally). */
+export function signInWith(authFlow: WebConfig["authFlow"]): typeof signIn {
+  const handleSignIn = (input: SignInInput) =>
+    signIn({ ...input, options: { ...input.options, authFlowType: authFlow } });
+  // `signIn` also has a server-side overload taking a context first; the Authenticator only ever
+  // calls the one-argument form, which is all this override implements.
+  return handleSignIn as typeof signIn;
+}
+
+/** The socket's token source: the ID token of the current session, refreshed by Amplify on demand. */
+export async function currentIdToken({ forceRefresh }: { forceRefresh: boolean }): Promise<IdToken> {
+  const session = await fetchAuthSession({ forceRefresh });
+  const idToken = session.tokens?.idToken;
+  if (!idToken) throw new Error("the session has no ID token; sign in again");
+  const exp = idToken.payload.exp;
+  if (typeof exp !== "number") throw new Error("the ID token has no expiry");
+  return { token: idToken.toString(), expiresAt: exp * 1000 };
+}

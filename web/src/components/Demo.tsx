@@ -1,0 +1,188 @@
+"use client";
+
+import { ROUTE } from "@wsauth/core/constants";
+import type { AuthUser } from "aws-amplify/auth";
+import { useEffect, useId, useRef, useState } from "react";
+import { currentIdToken } from "../auth/amplify";
+import type { WebConfig } from "../config";
+import type { ServerFrame, SocketStatus, Transport } from "../socket";
+import { useSocket } from "../socket/useSocket";
+import { EchoPanel } from "./EchoPanel";
+import { EventLog } from "./EventLog";
+import { describeStatus, preview, typedJson } from "./format";
+import { type Identity, IdentityPanel } from "./IdentityPanel";
+import { type InboxMessage, MessagePanel } from "./MessagePanel";
+import { StatusLine } from "./StatusLine";
+import { useEventLog } from "./useEventLog";
+
+/** Newest messages kept in the inbox. */
+const MAX_INBOX = 50;
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+export function Demo({ config, user, onSignOut }: { config: WebConfig; user: AuthUser; onSignOut: () => void }) {
+  const [transport, setTransport] = useState<Transport>("subprotocol");
+  const { client, status, close } = useSocket(user.userId, {
+    url: config.webSocketUrl,
+    getToken: currentIdToken,
+    transport,
+  });
+  const { entries, log, clear } = useEventLog();
+  const [identity, setIdentity] = useState<Identity>();
+  const [lastEcho, setLastEcho] = useState<string>();
+  const [sendOutcome, setSendOutcome] = useState<string>();
+  const [inbox, setInbox] = useState<InboxMessage[]>([]);
+  const pendingSendTo = useRef<string | undefined>(undefined);
+  const transportId = useId();
+  const displayName = user.signInDetails?.loginId ?? user.username;
+  const isOpen = status.state === "open";
+
+  // Status changes go to the log, and a fresh connection asks who it is.
+  const previousStatus = useRef<SocketStatus | undefined>(undefined);
+  useEffect(() => {
+    if (previousStatus.current === status || status.state === "idle") return;
+    previousStatus.current = status;
+    const tone = status.state === "reconnecting" ? "warn" : "info";
+    log(tone, `Socket: ${describeStatus(status, Date.now())}`);
+    if (status.state === "open") client?.send({ action: ROUTE.whoami });
+  }, [status, client, log]);
+
+  useEffect(() => {
+    if (!client) return;
+    const stopNotices = client.onNotice((notice) => log(notice.level, notice.text));
+    const stopFrames = client.onFrame((frame: ServerFrame) => {
+      switch (frame.type) {
+        case "pong":
+          return; // keep-alive answers are not news
+        case "identity":
+          setIdentity(frame.identity);
+          log("received", `Identity: ${String(frame.identity.username ?? "unknown")}`);
+          return;
+        case "echo": {
+          const text = preview(frame.message);
+          setLastEcho(text);
+          log("received", `Echo: ${text}`);
+          return;
+        }
+        case "message":
+        case "broadcast": {
+          const { from, data, sentAt } = frame;
+          const message: InboxMessage = {
+            id: Date.now() + Math.random(),
+            from,
+            data,
+            sentAt,
+            receivedAt: Date.now(),
+            broadcast: frame.type === "broadcast",
+          };
+          setInbox((previous) => [message, ...previous].slice(0, MAX_INBOX));
+          log(
+            "received",
+            `${frame.type === "broadcast" ? "Broadcast" : "Message"} from ${from.username}: ${preview(data)}`,
+          );
+          return;
+        }
+        case "delivery": {
+          const { delivered, gone, failed } = frame.report;
+          const to = frame.report.to ?? pendingSendTo.current ?? "the recipient";
+          pendingSendTo.current = undefined;
+          const extra = [gone ? `${gone} gone` : "", failed ? `${failed} failed` : ""].filter(Boolean).join(", ");
+          const text = `Delivered to ${plural(delivered, "live connection")} of ${to}${extra ? ` (${extra})` : ""}.`;
+          setSendOutcome(text);
+          log("received", text);
+          return;
+        }
+        case "reauthenticated":
+          return; // the client reports it as a notice
+        case "error": {
+          const text = `${frame.message} (${frame.code})`;
+          if (pendingSendTo.current) {
+            setSendOutcome(`Not delivered to ${pendingSendTo.current}: ${text}`);
+            pendingSendTo.current = undefined;
+          }
+          log("error", `Server error: ${text}`);
+          return;
+        }
+        case "unknown":
+          log("received", `Unrecognised frame: ${preview(frame.raw)}`);
+          return;
+      }
+    });
+    return () => {
+      stopNotices();
+      stopFrames();
+    };
+  }, [client, log]);
+
+  const send = (frame: unknown, description: string): boolean => {
+    if (!client) return false;
+    const result = client.send(frame);
+    if (result.ok) log("sent", description);
+    else log("error", `Not sent: ${result.reason}`);
+    return result.ok;
+  };
+
+  const signOut = () => {
+    log("info", "Signing out: closing the socket.");
+    close("signed out");
+    onSignOut();
+  };
+
+  return (
+    <div className="demo">
+      <section className="panel panel-wide" aria-labelledby="session-title">
+        <div className="panel-head">
+          <h2 id="session-title">
+            Signed in as <span data-testid="signed-in-as">{displayName}</span>
+          </h2>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
+        <StatusLine status={status} onRetry={() => client?.retryNow()} />
+        <div className="row">
+          <label htmlFor={transportId}>Send the token as</label>
+          <select
+            id={transportId}
+            value={transport}
+            onChange={(event) => setTransport(event.target.value === "query" ? "query" : "subprotocol")}
+          >
+            <option value="subprotocol">a subprotocol (recommended)</option>
+            <option value="query">a query parameter (fallback)</option>
+          </select>
+        </div>
+      </section>
+      <IdentityPanel
+        identity={identity}
+        canAsk={isOpen}
+        onAsk={() => send({ action: ROUTE.whoami }, "Asked the server who I am.")}
+      />
+      <EchoPanel
+        canSend={isOpen}
+        lastEcho={lastEcho}
+        onSend={(text) => {
+          // Always JSON on the wire: the echo route parses the body as JSON.
+          const value = typedJson(text);
+          return send(JSON.stringify(value), `Echo request: ${preview(value)}`);
+        }}
+      />
+      <MessagePanel
+        canSend={isOpen}
+        outcome={sendOutcome}
+        inbox={inbox}
+        onSend={(to, text) => {
+          const data = typedJson(text);
+          const sent = send({ action: ROUTE.sendmessage, to, data }, `Message to ${to}: ${preview(data)}`);
+          if (sent) {
+            pendingSendTo.current = to;
+            setSendOutcome(`Sent to ${to}.`);
+          }
+          return sent;
+        }}
+      />
+      <EventLog entries={entries} onClear={clear} />
+    </div>
+  );
+}
