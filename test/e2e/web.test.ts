@@ -1,8 +1,8 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import type { Gateway } from "../../packages/local/src/gateway/index";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Gateway } from "../../packages/local/src/gateway/index";
 import { startTestStack, type TestStack } from "../../packages/local/src/testing/index";
 import {
   CHROMIUM_MISSING,
@@ -21,6 +21,7 @@ import { restartGateway } from "./helpers/stack";
  */
 
 const ARTIFACTS = join(import.meta.dirname, "../../test-artifacts");
+const WEB_DIR = join(import.meta.dirname, "../../web");
 const installed = chromiumInstalled();
 
 if (!installed && process.env.CI) {
@@ -75,6 +76,12 @@ if (!installed && process.env.CI) {
       await restartedGateway?.close();
       registry?.close();
       await stack?.stop();
+      // `next dev` on an ephemeral port builds into a directory of its own (see web/next.config.ts).
+      if (stack)
+        await rm(join(WEB_DIR, ".next", `port-${new URL(stack.outputs.webUrl).port}`), {
+          recursive: true,
+          force: true,
+        });
     }, 60_000);
 
     it("signs in a demo user and opens the socket with the subprotocol transport", async () => {

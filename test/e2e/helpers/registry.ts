@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { LocalOutputs } from "@wsauth/core/constants";
 import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
+import type { LocalOutputs } from "@wsauth/core/constants";
 
 /** Reads the local stack's connection registry the way the handlers do (dynalite, dummy credentials). */
 export function openRegistry(outputs: LocalOutputs): { store: ConnectionStore; close(): void } {

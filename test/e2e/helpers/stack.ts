@@ -1,4 +1,5 @@
 import { AUTHORIZER_IDENTITY_SOURCES, LOCAL } from "@wsauth/core/constants";
+import { createLog, type Log } from "@wsauth/core/logging";
 import { type Gateway, startGateway } from "../../../packages/local/src/gateway/index";
 import type { TestStack } from "../../../packages/local/src/testing/index";
 
@@ -25,5 +26,12 @@ export async function restartGateway(
     routes: stack.handlers.routes,
     authorizer: stack.handlers.authorizer,
     identitySources: AUTHORIZER_IDENTITY_SOURCES,
+    log: quietLog(),
   });
+}
+
+/** Warnings and errors only, like the test stack's own (quiet) gateway. */
+function quietLog(): Log {
+  const log = createLog("gateway");
+  return { debug: () => {}, info: () => {}, warn: log.warn, error: log.error };
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { ROUTE } from "@wsauth/core/constants";
 import { formatRequestTime, newId } from "./ids.js";
 
 /**
@@ -119,7 +120,7 @@ export class EventFactory {
       queryStringParameters: handshake.queryStringParameters,
       multiValueQueryStringParameters: handshake.multiValueQueryStringParameters,
       stageVariables: {},
-      requestContext: this.requestContext("$connect", "CONNECT", facts),
+      requestContext: this.requestContext(ROUTE.connect, "CONNECT", facts),
     };
   }
 
@@ -129,7 +130,7 @@ export class EventFactory {
       multiValueHeaders: handshake.multiValueHeaders,
       queryStringParameters: handshake.queryStringParameters,
       multiValueQueryStringParameters: handshake.multiValueQueryStringParameters,
-      requestContext: { ...this.requestContext("$connect", "CONNECT", facts), authorizer: facts.authorizer },
+      requestContext: { ...this.requestContext(ROUTE.connect, "CONNECT", facts), authorizer: facts.authorizer },
       isBase64Encoded: false,
     };
   }
@@ -168,7 +169,7 @@ export class EventFactory {
       headers,
       multiValueHeaders: { Host: [host], "X-Forwarded-For": [facts.identity.sourceIp] },
       requestContext: {
-        ...this.requestContext("$disconnect", "DISCONNECT", facts),
+        ...this.requestContext(ROUTE.disconnect, "DISCONNECT", facts),
         disconnectStatusCode: statusCode,
         disconnectReason: reason,
         authorizer: facts.authorizer,

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Reporter } from "../runner";
@@ -114,5 +115,34 @@ describe("handler host (esbuild bundles in a worker thread)", () => {
       "handler module packages/functions/src/ping.ts failed to load",
     );
     expect(await host.routes.$default?.({}, context)).toEqual({ statusCode: 200, body: "v4" });
+  });
+});
+
+describe("handler host with watch on", () => {
+  it("rebuilds on its own when a handler file changes", async () => {
+    const root = await mkdtemp(join(tmpdir(), "wsauth-watch-"));
+    const functionsDir = join(root, "packages", "functions", "src");
+    await mkdir(functionsDir, { recursive: true });
+    await mkdir(join(root, "packages", "core", "src"), { recursive: true });
+    await writeFile(join(functionsDir, "default.ts"), `export const handler = async () => "before";`);
+    const host = await startHandlerHost({
+      stateDir: join(root, ".local"),
+      env: {},
+      watch: true,
+      quiet: true,
+      reporter: { info: () => {}, warn: () => {}, error: () => {} },
+      integrationTimeoutMs: 1_000,
+      root,
+    });
+    try {
+      expect(await host.routes.$default?.({}, context)).toBe("before");
+      await writeFile(join(functionsDir, "default.ts"), `export const handler = async () => "after";`);
+      // The watcher rebuilds by itself; wait for the next generation (the test timeout bounds this).
+      while (host.status().generation < 2) await sleep(50);
+      expect(await host.routes.$default?.({}, context)).toBe("after");
+    } finally {
+      await host.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

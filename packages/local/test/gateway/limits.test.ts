@@ -79,3 +79,26 @@ describe("gateway: configurable limits", () => {
     expect((await client.closed).code).toBe(1009);
   });
 });
+
+describe("gateway: limit options", () => {
+  it("keeps the default for a limit passed as undefined", async () => {
+    const events = new EventLog();
+    const { gateway } = await startTestGateway({
+      limits: { idleTimeoutMs: undefined },
+      routes: { $default: recording(events, "$default") },
+    });
+    const client = await open(gateway.url);
+    // An undefined idle timeout must not become a ~1 ms one: the connection outlives a round trip.
+    client.send("still here");
+    await events.next("$default");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gateway.connectionCount()).toBe(1);
+    client.socket.close();
+    await client.closed;
+    await gateway.close();
+  });
+
+  it("refuses a limit that is not a positive number", async () => {
+    await expect(startTestGateway({ limits: { frameBytes: 0 }, routes: {} })).rejects.toThrow(/frameBytes/);
+  });
+});
