@@ -118,3 +118,12 @@ export function connectMany(
 export async function closeAll(clients: readonly RealtimeClient[]): Promise<void> {
   await Promise.all(clients.map((client) => client.close()));
 }
+
+/** Opens a socket with no token and no subprotocol (for the raw `ws` baseline). */
+export function connectPlain(url: string): Promise<RealtimeClient> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { perMessageDeflate: false });
+    socket.once("open", () => resolve(new RealtimeClient(socket)));
+    socket.once("error", reject);
+  });
+}

@@ -1,67 +1,74 @@
 import { performance } from "node:perf_hooks";
 
-/**
- * Runs `operation` sequentially (as one Lambda container does) over `inputs`, cycling, for about
- * `durationMs`, and returns operations per second. `beforePass` runs untimed before each pass over
- * the inputs (e.g. to start from a fresh, cold cache).
- */
-export async function opsPerSecond<Input>(
-  inputs: readonly Input[],
-  operation: (input: Input) => unknown,
-  options: { durationMs: number; beforePass?: () => void; warmup?: number },
-): Promise<number> {
-  if (inputs.length === 0) throw new Error("no inputs");
-  for (let index = 0; index < (options.warmup ?? 0); index += 1)
-    await operation(inputs[index % inputs.length] as Input);
-  let count = 0;
-  let elapsed = 0;
-  while (elapsed < options.durationMs) {
-    options.beforePass?.();
-    const start = performance.now();
-    for (const input of inputs) {
-      await operation(input);
-      count += 1;
-      if ((count & 63) === 0 && elapsed + (performance.now() - start) >= options.durationMs) break;
-    }
-    elapsed += performance.now() - start;
-  }
-  return (count / elapsed) * 1000;
-}
-
 export interface FigureSpec<Input> {
   inputs: readonly Input[];
   operation: (input: Input) => unknown;
-  beforePass?: () => void;
+  /** Untimed operations before the first slice (JIT, caches, connections). */
   warmup?: number;
+}
+
+/** How many operations run between two clock reads: small against any slice, negligible in cost. */
+const BATCH = 16;
+
+/**
+ * A figure's position in its inputs. It persists across slices, so a figure cycles through its
+ * inputs in order over the whole run (a slice never restarts at the first input: with a cache
+ * smaller than the input set, restarting would turn recently seen inputs into cache hits).
+ */
+interface Runner<Input> {
+  spec: FigureSpec<Input>;
+  next: number;
+}
+
+async function runOperations<Input>(runner: Runner<Input>, count: number): Promise<void> {
+  const { inputs, operation } = runner.spec;
+  for (let index = 0; index < count; index += 1) {
+    await operation(inputs[runner.next] as Input);
+    runner.next = runner.next + 1 === inputs.length ? 0 : runner.next + 1;
+  }
+}
+
+/**
+ * Runs a figure's operation sequentially (as one Lambda container does) for about `sliceMs` and
+ * returns operations per second.
+ */
+async function runSlice<Input>(runner: Runner<Input>, sliceMs: number): Promise<number> {
+  let count = 0;
+  let elapsed = 0;
+  const start = performance.now();
+  do {
+    await runOperations(runner, BATCH);
+    count += BATCH;
+    elapsed = performance.now() - start;
+  } while (elapsed < sliceMs);
+  return (count / elapsed) * 1000;
 }
 
 /**
  * Measures several figures in interleaved rounds (a short slice of each, round-robin) and keeps each
  * figure's best round. On a shared machine the load changes from second to second; interleaving
- * exposes every figure to the same conditions, so the ratios between them stay meaningful.
+ * exposes every figure to the same conditions, so the ratios between them stay meaningful. The
+ * order rotates every round, so no figure always runs right after the same neighbour (e.g. inherits
+ * the garbage of an allocation-heavy one).
  */
 export async function interleavedOpsPerSecond<Name extends string>(
   figures: Record<Name, FigureSpec<never>>,
   options: { rounds: number; sliceMs: number },
 ): Promise<Record<Name, number>> {
   const names = Object.keys(figures) as Name[];
-  const best = Object.fromEntries(names.map((name) => [name, 0])) as Record<Name, number>;
+  const runners = new Map<Name, Runner<unknown>>();
   for (const name of names) {
     const spec = figures[name] as unknown as FigureSpec<unknown>;
-    await opsPerSecond(spec.inputs, spec.operation, {
-      durationMs: 1,
-      warmup: spec.warmup ?? 0,
-      beforePass: spec.beforePass,
-    });
+    if (spec.inputs.length === 0) throw new Error(`figure ${name} has no inputs`);
+    runners.set(name, { spec, next: 0 });
   }
+  const best = Object.fromEntries(names.map((name) => [name, 0])) as Record<Name, number>;
+  for (const [, runner] of runners) await runOperations(runner, runner.spec.warmup ?? 0);
   for (let round = 0; round < options.rounds; round += 1) {
-    for (const name of names) {
-      const spec = figures[name] as unknown as FigureSpec<unknown>;
-      const rate = await opsPerSecond(spec.inputs, spec.operation, {
-        durationMs: options.sliceMs,
-        beforePass: spec.beforePass,
-      });
-      best[name] = Math.max(best[name], rate);
+    for (let offset = 0; offset < names.length; offset += 1) {
+      const name = names[(round + offset) % names.length] as Name;
+      const runner = runners.get(name) as Runner<unknown>;
+      best[name] = Math.max(best[name], await runSlice(runner, options.sliceMs));
     }
   }
   return best;

@@ -1,5 +1,5 @@
 import { AUTHORIZER_IDENTITY_SOURCES, LOCAL } from "@wsauth/core/constants";
-import { createLog, type Log } from "@wsauth/core/logging";
+import { createLog } from "@wsauth/core/logging";
 import { type Gateway, startGateway } from "../../../packages/local/src/gateway/index";
 import type { TestStack } from "../../../packages/local/src/testing/index";
 
@@ -26,12 +26,7 @@ export async function restartGateway(
     routes: stack.handlers.routes,
     authorizer: stack.handlers.authorizer,
     identitySources: AUTHORIZER_IDENTITY_SOURCES,
-    log: quietLog(),
+    // Warnings and errors only, like the test stack's own (quiet) gateway.
+    log: createLog("gateway", { level: "warn" }),
   });
-}
-
-/** Warnings and errors only, like the test stack's own (quiet) gateway. */
-function quietLog(): Log {
-  const log = createLog("gateway");
-  return { debug: () => {}, info: () => {}, warn: log.warn, error: log.error };
 }

@@ -84,9 +84,9 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
           );
           return;
         }
-        case "delivery": {
+        case "sent": {
           const { delivered, gone, failed } = frame.report;
-          const to = frame.report.to ?? pendingSendTo.current ?? "the recipient";
+          const to = frame.report.to || pendingSendTo.current || "the recipient";
           pendingSendTo.current = undefined;
           const extra = [gone ? `${gone} gone` : "", failed ? `${failed} failed` : ""].filter(Boolean).join(", ");
           const text = `Delivered to ${plural(delivered, "live connection")} of ${to}${extra ? ` (${extra})` : ""}.`;
@@ -177,7 +177,7 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
           const sent = send({ action: ROUTE.sendmessage, to, data }, `Message to ${to}: ${preview(data)}`);
           if (sent) {
             pendingSendTo.current = to;
-            setSendOutcome(`Sent to ${to}.`);
+            setSendOutcome(`Sending to ${to}…`);
           }
           return sent;
         }}

@@ -15,13 +15,13 @@ export type ServerFrame =
   | { type: "identity"; identity: Record<string, unknown> }
   | { type: "pong" }
   | { type: "reauthenticated"; expiresAt: string | undefined }
-  | { type: "delivery"; report: DeliveryReport }
+  | { type: "sent"; report: DeliveryReport }
   | { type: "error"; code: string; message: string }
   | { type: "unknown"; raw: string };
 
-/** What the server says about a `sendmessage`/`broadcast`: how many live connections got it. */
+/** The receipt for a `sendmessage`: how many of the target's live connections got it. */
 export interface DeliveryReport {
-  to: string | undefined;
+  to: string;
   delivered: number;
   gone: number;
   failed: number;
@@ -44,21 +44,6 @@ function parseSender(value: unknown): Sender | undefined {
   const userId = text(value.userId);
   const username = text(value.username);
   return userId !== undefined && username !== undefined ? { userId, username } : undefined;
-}
-
-/**
- * A delivery report may be a frame of its own or fields on an acknowledgement; accept any frame
- * that carries a numeric `delivered` (top level or under `result`).
- */
-function parseDelivery(frame: Record<string, unknown>): DeliveryReport | undefined {
-  const source = isRecord(frame.result) ? frame.result : frame;
-  if (typeof source.delivered !== "number") return undefined;
-  return {
-    to: text(frame.to) ?? text(source.to),
-    delivered: count(source.delivered),
-    gone: count(source.gone),
-    failed: count(source.failed),
-  };
 }
 
 export function parseServerFrame(raw: string): ServerFrame {
@@ -86,6 +71,16 @@ export function parseServerFrame(raw: string): ServerFrame {
       return { type: "pong" };
     case "reauthenticated":
       return { type: "reauthenticated", expiresAt: text(value.expiresAt) };
+    case "sent":
+      return {
+        type: "sent",
+        report: {
+          to: text(value.to) ?? "",
+          delivered: count(value.delivered),
+          gone: count(value.gone),
+          failed: count(value.failed),
+        },
+      };
     case "error":
       return {
         type: "error",
@@ -93,7 +88,5 @@ export function parseServerFrame(raw: string): ServerFrame {
         message: text(value.message) ?? "The server reported an error without a message.",
       };
   }
-  const report = parseDelivery(value);
-  if (report) return { type: "delivery", report };
   return { type: "unknown", raw };
 }

@@ -123,7 +123,10 @@ export async function authorizeConnect(
   const request = event.requestContext;
   if (decision.effect === "allow") {
     const { identity, cached } = decision;
-    log.info("connect allowed", {
+    // Debug, not info: the `$connect` route logs every accepted connection ("connected", with the
+    // same connection and user ids) once it is registered, so an info line here would only double
+    // the log volume of the hot path. Rejections never reach that route and are logged below.
+    log.debug("connect allowed", {
       connectionId: request?.connectionId,
       requestId: request?.requestId,
       sourceIp: request?.identity?.sourceIp,
@@ -135,16 +138,16 @@ export async function authorizeConnect(
     return connectPolicy("Allow", identity.userId, event.methodArn, toAuthorizerContext(identity));
   }
 
+  // The outcome is in the message; `userId` only exists for a verified caller (a policy deny).
   const fields: LogFields = {
     connectionId: request?.connectionId,
     requestId: request?.requestId,
     sourceIp: request?.identity?.sourceIp,
     reason: decision.reason,
-    outcome: decision.effect,
     transport: decision.transport,
-    userId: decision.userId,
   };
   if (decision.effect === "deny") {
+    fields.userId = decision.userId;
     log.warn("connect denied", fields);
     return connectPolicy("Deny", decision.userId ?? "anonymous", event.methodArn);
   }

@@ -1,3 +1,5 @@
+import type { DecomposedJwt } from "aws-jwt-verify/jwt";
+import type { JwtHeader, JwtPayload } from "aws-jwt-verify/jwt-model";
 import { LIMITS } from "../constants/index";
 import type { RejectionReason } from "./reasons";
 
@@ -6,6 +8,11 @@ import type { RejectionReason } from "./reasons";
  * and tokens for another pool or client cost microseconds instead of an RSA verification. Every check
  * here only ever rejects: a token that passes still goes through the full verification, so being
  * stricter than the verifier is safe and being more lenient is impossible.
+ *
+ * The result is also the decoded token the signature check consumes (aws-jwt-verify's
+ * `DecomposedJwt`), so a token is decoded once per verification, not twice. That makes this module
+ * the parser the library would otherwise be: it enforces every structural rule of the library's own
+ * decoder (header and claim types), and then some.
  */
 
 /** What the claims of an acceptable token must look like. */
@@ -21,9 +28,10 @@ export interface ClaimsPolicy {
 /** A token whose shape and claims passed the pre-checks. Not yet trusted: the signature is unchecked. */
 export interface PrecheckedToken {
   kid: string;
-  payload: Record<string, unknown>;
   sub: string;
   exp: number;
+  /** The decoded parts, for the signature check. */
+  decomposed: DecomposedJwt;
 }
 
 export type PrecheckResult = { ok: true; token: PrecheckedToken } | { ok: false; reason: RejectionReason };
@@ -36,6 +44,11 @@ function fail(reason: RejectionReason): PrecheckResult {
   return { ok: false, reason };
 }
 
+/**
+ * A segment's JSON object. Plain `JSON.parse` is safe against prototype pollution on its own (a
+ * `"__proto__"` key becomes an ordinary own property, never the prototype) and nothing here merges
+ * claims into other objects, so the library's slower reviver-based parse adds nothing.
+ */
 function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
@@ -51,12 +64,25 @@ function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === "string");
 }
 
+/** Optional registered claims must have their registered types (as aws-jwt-verify's decoder requires). */
+function optionalClaimsWellTyped(payload: Record<string, unknown>): boolean {
+  const { aud, iat, scope, jti } = payload;
+  return (
+    (aud === undefined || typeof aud === "string" || isStringList(aud)) &&
+    (iat === undefined || (typeof iat === "number" && Number.isFinite(iat))) &&
+    (scope === undefined || typeof scope === "string") &&
+    (jti === undefined || typeof jti === "string")
+  );
+}
+
 /** Checks a token's size, shape, header and claims without any cryptography. */
 export function precheckToken(token: string, policy: ClaimsPolicy, nowSeconds: number): PrecheckResult {
-  if (token.length > LIMITS.maxTokenBytes || Buffer.byteLength(token) > LIMITS.maxTokenBytes) {
-    return fail("token_too_large");
+  if (token.length > LIMITS.maxTokenBytes) return fail("token_too_large");
+  // A token that matches the shape is ASCII, so its length is its byte length; only a mismatch can
+  // still be too large in bytes.
+  if (!JWT_SHAPE.test(token)) {
+    return fail(Buffer.byteLength(token) > LIMITS.maxTokenBytes ? "token_too_large" : "token_malformed");
   }
-  if (!JWT_SHAPE.test(token)) return fail("token_malformed");
   const firstDot = token.indexOf(".");
   const secondDot = token.indexOf(".", firstDot + 1);
   const headerSegment = token.slice(0, firstDot);
@@ -93,5 +119,14 @@ export function precheckToken(token: string, policy: ClaimsPolicy, nowSeconds: n
   const audienceList = typeof audiences === "string" ? [audiences] : isStringList(audiences) ? audiences : [];
   if (!audienceList.includes(policy.clientId)) return fail("audience_mismatch");
   if (typeof sub !== "string" || sub === "") return fail("sub_missing");
-  return { ok: true, token: { kid, payload, sub, exp } };
+  if (!optionalClaimsWellTyped(payload)) return fail("claims_invalid");
+  // The checks above establish the shapes the library's header and payload types describe.
+  const decomposed: DecomposedJwt = {
+    header: header as JwtHeader,
+    headerB64: headerSegment,
+    payload: payload as JwtPayload,
+    payloadB64: payloadSegment,
+    signatureB64: signatureSegment,
+  };
+  return { ok: true, token: { kid, sub, exp, decomposed } };
 }

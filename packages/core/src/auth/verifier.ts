@@ -20,8 +20,10 @@ import {
   ParameterValidationError,
   WaitPeriodNotYetEndedJwkError,
 } from "aws-jwt-verify/error";
-import { SimpleJwksCache, SimplePenaltyBox } from "aws-jwt-verify/jwk";
-import { JwtVerifier } from "aws-jwt-verify/jwt-verifier";
+import { type JwksCache, SimpleJwksCache, SimplePenaltyBox } from "aws-jwt-verify/jwk";
+import type { DecomposedJwt } from "aws-jwt-verify/jwt";
+import type { JwtPayload } from "aws-jwt-verify/jwt-model";
+import { JwtVerifierBase, type VerifyProperties } from "aws-jwt-verify/jwt-verifier";
 import { createLog, type Log } from "../logging/index";
 import { assertLocalIssuerAllowed, type TokenVerifierConfig } from "./config";
 import type { ConnectionIdentity, Transport } from "./identity";
@@ -130,14 +132,43 @@ function identityOf(payload: Record<string, unknown>, sub: string, exp: number):
   };
 }
 
-interface Backend {
-  verify(token: string): Promise<unknown>;
-  cacheJwks(snapshot: string): void;
-  issuers: readonly string[];
+/** The verification options of every issuer we accept: Cognito's claim rules instead of a bare `aud`. */
+type IssuerVerifyProperties = {
+  issuer: string;
+  jwksUri: string;
+  audience: null;
+  customJwtCheck: NonNullable<VerifyProperties["customJwtCheck"]>;
+};
+
+/**
+ * aws-jwt-verify's verifier, fed the token the pre-check already decoded: the library then does
+ * everything a `verify(token)` call does (JWK lookup and penalty box, signature, standard and
+ * Cognito claim checks) except decoding the token a second time, which cost as much as all our own
+ * per-request work together. `verifyDecomposedJwt` and `getIssuerConfig` are the library's protected
+ * extension points (hence the subclass); the version is pinned exactly and the auth tests cover this.
+ */
+class DecodedTokenVerifier extends JwtVerifierBase<IssuerVerifyProperties, IssuerVerifyProperties, true> {
+  constructor(issuers: IssuerVerifyProperties[], jwksCache: JwksCache) {
+    super(issuers, jwksCache);
+  }
+
+  verifyDecoded(token: DecomposedJwt): Promise<JwtPayload> {
+    const config = this.getIssuerConfig(token.payload.iss);
+    return this.verifyDecomposedJwt(token, config.jwksUri, config);
+  }
+
+  /** Loads a JWKS snapshot for every issuer (all are forms of the same pool, signed by the same keys). */
+  cacheSnapshot(snapshot: string): void {
+    const jwks = parseJwksSnapshot(snapshot);
+    for (const issuer of this.issuersConfig.keys()) this.cacheJwks(jwks, issuer);
+  }
 }
 
-/** aws-jwt-verify for the configured pool: CognitoJwtVerifier on AWS, JwtVerifier + Cognito checks locally. */
-function createBackend(config: TokenVerifierConfig): Backend {
+/**
+ * The configured pool's issuers (on AWS Cognito's regional and global forms, as CognitoJwtVerifier
+ * accepts; locally the emulator's) with Cognito's claim checks: token use, client id, groups.
+ */
+function createBackend(config: TokenVerifierConfig): { verifier: DecodedTokenVerifier; issuers: string[] } {
   const tokenUse = config.acceptAccessTokens ? null : "id";
   const groups = config.requiredGroups && config.requiredGroups.length > 0 ? [...config.requiredGroups] : null;
   const jwksCache = new SimpleJwksCache({
@@ -150,37 +181,25 @@ function createBackend(config: TokenVerifierConfig): Backend {
       waitSeconds: config.unknownKidCooldownSeconds ?? DEFAULTS.unknownKidCooldownSeconds,
     }),
   });
+  const cognitoChecks: IssuerVerifyProperties["customJwtCheck"] = ({ payload }) =>
+    validateCognitoJwtFields(payload, { tokenUse, clientId: config.clientId, groups });
+  let issuers: { issuer: string; jwksUri: string }[];
   if (config.local) {
     assertLocalIssuerAllowed(config.userPoolId, config.local);
-    const verifier = JwtVerifier.create(
-      {
-        issuer: config.local.issuer,
-        jwksUri: config.local.jwksUri,
-        // `aud` is checked by validateCognitoJwtFields below (ID tokens: aud; access tokens: client_id).
-        audience: null,
-        customJwtCheck: ({ payload }) =>
-          validateCognitoJwtFields(payload, { tokenUse, clientId: config.clientId, groups }),
-      },
-      { jwksCache },
-    );
-    return {
-      verify: (token) => verifier.verify(token),
-      cacheJwks: (snapshot) => verifier.cacheJwks(parseJwksSnapshot(snapshot)),
-      issuers: [config.local.issuer],
-    };
+    issuers = [config.local];
+  } else {
+    // Cognito signs with either issuer form, each with its own JWKS URI (parseUserPoolId also
+    // validates the pool id).
+    issuers = [
+      CognitoJwtVerifier.parseUserPoolId(config.userPoolId),
+      CognitoJwtVerifier.parseUserPoolId(config.userPoolId, "https://issuer-cognito-idp"),
+    ];
   }
-  const verifier = CognitoJwtVerifier.create(
-    { userPoolId: config.userPoolId, clientId: config.clientId, tokenUse, groups },
-    { jwksCache },
+  const verifier = new DecodedTokenVerifier(
+    issuers.map(({ issuer, jwksUri }) => ({ issuer, jwksUri, audience: null, customJwtCheck: cognitoChecks })),
+    jwksCache,
   );
-  const regional = CognitoJwtVerifier.parseUserPoolId(config.userPoolId).issuer;
-  // Cognito signs with either issuer form; the verifier accepts both, so the pre-check does too.
-  const global = CognitoJwtVerifier.parseUserPoolId(config.userPoolId, "https://issuer-cognito-idp").issuer;
-  return {
-    verify: (token) => verifier.verify(token),
-    cacheJwks: (snapshot) => verifier.cacheJwks(parseJwksSnapshot(snapshot)),
-    issuers: [regional, global],
-  };
+  return { verifier, issuers: issuers.map(({ issuer }) => issuer) };
 }
 
 /**
@@ -191,7 +210,7 @@ export function createTokenVerifier(config: TokenVerifierConfig, log: Log = crea
   const backend = createBackend(config);
   if (config.jwksSnapshot) {
     try {
-      backend.cacheJwks(config.jwksSnapshot);
+      backend.verifier.cacheSnapshot(config.jwksSnapshot);
     } catch (error) {
       // A broken snapshot only costs the cold-start fetch it was meant to save.
       log.warn("JWKS snapshot ignored", { reason: "jwks_invalid", error });
@@ -210,9 +229,9 @@ export function createTokenVerifier(config: TokenVerifierConfig, log: Log = crea
     if (cached) return { ok: true, token: cached, cached: true };
     const prechecked = precheckToken(token, policy, nowSeconds);
     if (!prechecked.ok) return prechecked;
-    const { payload, sub, exp } = prechecked.token;
+    const { decomposed, sub, exp } = prechecked.token;
     try {
-      await backend.verify(token);
+      await backend.verifier.verifyDecoded(decomposed);
     } catch (cause) {
       const reason = reasonForError(cause);
       // The library checks groups only after the signature, so the claims are genuine here.
@@ -220,7 +239,7 @@ export function createTokenVerifier(config: TokenVerifierConfig, log: Log = crea
         ? { ok: false, reason, verifiedSub: sub, cause }
         : { ok: false, reason, cause };
     }
-    const verified = identityOf(payload, sub, exp);
+    const verified = identityOf(decomposed.payload, sub, exp);
     cache.set(token, verified, exp);
     return { ok: true, token: verified, cached: false };
   }

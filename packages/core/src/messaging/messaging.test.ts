@@ -155,7 +155,8 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
         },
       ]);
     }
-    expect(gateway.received(from)).toEqual([]);
+    // The sender gets a receipt with the target's live-connection count.
+    expect(gateway.received(from)).toEqual([{ type: "sent", to: "bob@example.com", delivered: 2, gone: 0, failed: 0 }]);
   });
 
   it("rejects a forged sender, an unknown target and a non-admin broadcast", async () => {

@@ -150,6 +150,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     // every send failed (the management API is failing).
     if (report.delivered === 0 && report.failed > 0) throw new DependencyError("message could not be delivered");
     if (report.delivered === 0) throw new InputError("unknown_target", "no live connection for that user");
+    await reply(caller.connectionId, frames.sent(frame.to, report));
   }
 
   async function whoami(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {

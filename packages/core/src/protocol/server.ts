@@ -38,6 +38,13 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
     transport: z.string(),
     connections: z.number().int(),
   }),
+  z.object({
+    type: z.literal("sent"),
+    to: z.string(),
+    delivered: z.number().int(),
+    gone: z.number().int(),
+    failed: z.number().int(),
+  }),
   z.object({ type: z.literal("pong") }),
   z.object({ type: z.literal("reauthenticated"), expiresAt: z.iso.datetime() }),
   z.object({ type: z.literal("error"), code: z.enum(ERROR_CODES), message: z.string() }),
@@ -72,6 +79,14 @@ export const frames = {
     sentAt: iso(sentAtMs),
   }),
   identity: (fields: Omit<IdentityFrame, "type">): ServerFrame => ({ type: "identity", ...fields }),
+  /** The sender's receipt for a `sendmessage`: how many of the target's live connections got it. */
+  sent: (to: string, report: { delivered: number; gone: number; failed: number }): ServerFrame => ({
+    type: "sent",
+    to,
+    delivered: report.delivered,
+    gone: report.gone,
+    failed: report.failed,
+  }),
   pong: (): ServerFrame => ({ type: "pong" }),
   reauthenticated: (tokenExp: number): ServerFrame => ({ type: "reauthenticated", expiresAt: iso(tokenExp * 1000) }),
   error: (code: ErrorCode, message: string): ServerFrame => ({ type: "error", code, message }),

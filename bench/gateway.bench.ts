@@ -1,0 +1,127 @@
+import { performance } from "node:perf_hooks";
+import type { BenchStack } from "./lib/bench-stack";
+import { closeAll, connectMany, connectPlain, type RealtimeClient } from "./lib/clients";
+import { startRawEchoServer } from "./lib/raw-server";
+import type { BenchResult } from "./lib/result";
+import { figure, percentile } from "./lib/stats";
+
+/**
+ * Echo throughput and round-trip latency with CLIENTS concurrent ping-pong clients (each keeps one
+ * frame in flight): through the whole local path (frame -> route selection -> the real `$default`
+ * handler -> `@connections` POST -> frame) against a plain `ws` echo server driven by the same client
+ * code. Slices of both run interleaved; counts and latencies are summed over all slices.
+ */
+
+const CLIENTS = 50;
+const ROUNDS = 4;
+const SLICE_MS = 2_500;
+/** A slice whose frames stop coming back ends here; its shortfall shows in the figures. */
+const SLICE_GUARD_MS = 30_000;
+
+interface SliceResult {
+  count: number;
+  elapsedMs: number;
+  latencies: number[];
+}
+
+/** Every client sends, waits for its echo, sends again, until the slice ends. */
+async function pingPong(clients: readonly RealtimeClient[], durationMs: number): Promise<SliceResult> {
+  const latencies: number[] = [];
+  let count = 0;
+  const start = performance.now();
+  const loops = clients.map(
+    (client, index) =>
+      new Promise<void>((resolve) => {
+        let sentAt = performance.now();
+        let sequence = 0;
+        client.keepFrames = false;
+        client.onFrame = (frame) => {
+          if (frame.type !== "echo") return;
+          const now = performance.now();
+          latencies.push(now - sentAt);
+          count += 1;
+          if (now - start >= durationMs) {
+            client.onFrame = undefined;
+            resolve();
+            return;
+          }
+          sentAt = now;
+          sequence += 1;
+          client.send({ client: index, sequence });
+        };
+        client.send({ client: index, sequence });
+      }),
+  );
+  let guard: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(loops),
+    new Promise<void>((resolve) => {
+      guard = setTimeout(resolve, durationMs + SLICE_GUARD_MS);
+    }),
+  ]);
+  clearTimeout(guard);
+  for (const client of clients) client.onFrame = undefined;
+  return { count, elapsedMs: performance.now() - start, latencies };
+}
+
+function merge(slices: SliceResult[]): { perSecond: number; p50: number; p99: number } {
+  const count = slices.reduce((sum, slice) => sum + slice.count, 0);
+  const elapsed = slices.reduce((sum, slice) => sum + slice.elapsedMs, 0);
+  const latencies = slices.flatMap((slice) => slice.latencies);
+  return { perSecond: (count / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+export async function runGatewayBench(env: BenchStack, options: { rounds?: number; sliceMs?: number } = {}) {
+  const rounds = options.rounds ?? ROUNDS;
+  const sliceMs = options.sliceMs ?? SLICE_MS;
+  const raw = await startRawEchoServer();
+  const { users, stack } = env;
+  const rawClients = await Promise.all(Array.from({ length: CLIENTS }, () => connectPlain(raw.url)));
+  const gatewayClients = await connectMany(
+    stack.outputs.webSocketUrl,
+    CLIENTS,
+    (index) => users[index % users.length]?.idToken ?? "",
+    10,
+  );
+  const rawSlices: SliceResult[] = [];
+  const gatewaySlices: SliceResult[] = [];
+  try {
+    // Warm-up (JIT, handler containers, keep-alive sockets), not counted.
+    await pingPong(rawClients, 300);
+    await pingPong(gatewayClients, 1_000);
+    for (let round = 0; round < rounds; round += 1) {
+      rawSlices.push(await pingPong(rawClients, sliceMs));
+      gatewaySlices.push(await pingPong(gatewayClients, sliceMs));
+    }
+  } finally {
+    await closeAll([...rawClients, ...gatewayClients]);
+    await raw.stop();
+  }
+  const rawFigures = merge(rawSlices);
+  const gatewayFigures = merge(gatewaySlices);
+  const results: BenchResult[] = [
+    figure({ name: `raw ws echo, ${CLIENTS} ping-pong clients`, value: rawFigures.perSecond, unit: "msg/s" }),
+    figure({
+      name: `gateway echo, ${CLIENTS} ping-pong clients (full local path)`,
+      value: gatewayFigures.perSecond,
+      unit: "msg/s",
+      baseline: { value: rawFigures.perSecond, name: "raw ws echo" },
+      minRatio: 0.25,
+    }),
+    figure({
+      name: "gateway echo round trip p50",
+      value: gatewayFigures.p50,
+      unit: "ms",
+      lowerIsBetter: true,
+      baseline: { value: rawFigures.p50, name: "raw ws p50" },
+    }),
+    figure({
+      name: "gateway echo round trip p99",
+      value: gatewayFigures.p99,
+      unit: "ms",
+      lowerIsBetter: true,
+      baseline: { value: rawFigures.p99, name: "raw ws p99" },
+    }),
+  ];
+  return results;
+}
