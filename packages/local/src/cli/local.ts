@@ -20,6 +20,9 @@ import { DEMO_USERS } from "../cognito";
 import { consoleReporter, describeError, LocalStackError } from "../runner";
 import { type LocalStack, outputsPath, PORT_ROLES, type PortName, REPO_ROOT, startLocalStack } from "../stack";
 
+// Node 20 is this project's runtime: the AWS SDK's notice about its future Node 22 floor is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 const USAGE = [
   "usage: pnpm local [--no-web] [--<web|gateway|cognito|dynamo>-port n] [--state-dir dir] [--no-watch] [--quiet]",
   ...(Object.keys(PORT_ROLES) as PortName[]).map(

@@ -10,6 +10,9 @@ import { toWsAuthError } from "@wsauth/core/errors";
 import { createMessenger } from "@wsauth/core/messaging";
 import { assertDataSize, frames, type JsonValue, parseJsonBody, SYSTEM_SENDER } from "@wsauth/core/protocol";
 
+// Node 20 is this project's runtime: the AWS SDK's notice about its future Node 22 floor is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 /**
  * `pnpm ws`: push a message to a user's live connections, or list live connections, against the
  * local stack (default: `.local/outputs.json`) or a deployed stage (`--stage`, reading SST's

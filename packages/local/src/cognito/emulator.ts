@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { redact } from "@wsauth/core/logging";
 import { type Child, LocalStackError, type Reporter, startChild } from "../runner";
+import { confirmationCodeWatcher } from "./confirmation-codes";
 
 const READY_TIMEOUT_MS = 20_000;
 const READY_LINE = /Cognito Local running on (https?:\/\/\S+)/;
@@ -43,6 +44,9 @@ export async function startCognitoEmulator(options: {
     join(configDir, "config.json"),
     `${JSON.stringify({ TokenConfig: { IssuerDomain: options.issuerDomain } }, null, 2)}\n`,
   );
+  const watchForCodes = confirmationCodeWatcher(({ destination, code }) =>
+    options.reporter.info(`confirmation code for ${destination}: ${code}`),
+  );
   const child = startChild({
     name: "cognito-local",
     command: process.execPath,
@@ -58,6 +62,7 @@ export async function startCognitoEmulator(options: {
     },
     // Its own request errors are worth a line; routine request logs are not. Tokens never reach the terminal.
     onLine: (line) => {
+      watchForCodes(line);
       if (/\b(ERROR|FATAL)\b/.test(line)) options.reporter.warn(`cognito-local: ${redact(line) as string}`);
     },
   });

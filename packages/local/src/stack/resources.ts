@@ -44,5 +44,7 @@ export function handlerEnvironment(values: LinkedValues): Record<string, string>
     // A developer's real session must not leak into the emulators' requests.
     ["AWS_SESSION_TOKEN", ""],
     ["AWS_PROFILE", ""],
+    // Node 20 is the local runtime; the SDK's notice about its future Node 22 floor would repeat per worker.
+    ["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED", "true"],
   ]);
 }
