@@ -22,12 +22,15 @@ interface SliceResult {
   count: number;
   elapsedMs: number;
   latencies: number[];
+  /** CPU time of the whole process (every thread: clients, gateway, handler worker, dynalite), in µs. */
+  cpuMicros: number;
 }
 
 /** Every client sends, waits for its echo, sends again, until the slice ends. */
 async function pingPong(clients: readonly RealtimeClient[], durationMs: number): Promise<SliceResult> {
   const latencies: number[] = [];
   let count = 0;
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   const loops = clients.map(
     (client, index) =>
@@ -61,14 +64,21 @@ async function pingPong(clients: readonly RealtimeClient[], durationMs: number):
   ]);
   clearTimeout(guard);
   for (const client of clients) client.onFrame = undefined;
-  return { count, elapsedMs: performance.now() - start, latencies };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { count, elapsedMs: performance.now() - start, latencies, cpuMicros: cpu.user + cpu.system };
 }
 
-function merge(slices: SliceResult[]): { perSecond: number; p50: number; p99: number } {
+function merge(slices: SliceResult[]) {
   const count = slices.reduce((sum, slice) => sum + slice.count, 0);
+  const cpuMicros = slices.reduce((sum, slice) => sum + slice.cpuMicros, 0);
   const elapsed = slices.reduce((sum, slice) => sum + slice.elapsedMs, 0);
   const latencies = slices.flatMap((slice) => slice.latencies);
-  return { perSecond: (count / elapsed) * 1000, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    perSecond: (count / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    cpuPerMessage: cpuMicros / count,
+  };
 }
 
 export async function runGatewayBench(env: BenchStack, options: { rounds?: number; sliceMs?: number } = {}) {
@@ -121,6 +131,14 @@ export async function runGatewayBench(env: BenchStack, options: { rounds?: numbe
       unit: "ms",
       lowerIsBetter: true,
       baseline: { value: rawFigures.p99, name: "raw ws p99" },
+    }),
+    figure({ name: "raw ws echo, CPU per message (whole process)", value: rawFigures.cpuPerMessage, unit: "µs" }),
+    figure({
+      name: "gateway echo, CPU per message (whole local stack)",
+      value: gatewayFigures.cpuPerMessage,
+      unit: "µs",
+      lowerIsBetter: true,
+      baseline: { value: rawFigures.cpuPerMessage, name: "raw ws CPU/msg" },
     }),
   ];
   return results;

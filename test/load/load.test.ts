@@ -59,6 +59,8 @@ describe(`load: ${size.users} users x ${size.connectionsPerUser} connections x $
     expect(tally.duplicated).toBe(0);
     expect(tally.misrouted).toBe(0);
     expect(tally.directReceived).toBe(tally.directExpected);
+    expect(tally.receipts).toBe(size.users * size.directMessagesPerUser);
+    expect(tally.receiptDelivered).toBe(tally.directExpected);
 
     expect(await settle(() => stack.gateway.connectionCount(), 0)).toBe(0);
     expect(await settle(() => countRegistryRows(stack.outputs), 0)).toBe(0);

@@ -1,7 +1,7 @@
 import { createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL, SUBPROTOCOL } from "@wsauth/core/constants";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type ConnectionsServer, startConnectionsServer } from "../../../test/helpers/connections-server";
 import { setHandlerEnv } from "../../../test/helpers/handler-env";
 import { connectEvent, disconnectEvent, messageEvent } from "../../../test/helpers/websocket-events";
@@ -95,6 +95,34 @@ describe("route handlers (AWS-shaped events, dynalite, @connections over HTTP)",
     expect(await store().listByUser("sub-victim")).toEqual([]);
   });
 
+  it("never logs an event wholesale (the sample logged the raw token this way)", async () => {
+    const marker = "opaque-marker-7f3a";
+    const written: string[] = [];
+    const capture = (stream: NodeJS.WriteStream) =>
+      vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    const spies = [capture(process.stdout), capture(process.stderr)];
+    try {
+      const authorizer = authorizerFor("sub-log");
+      const event = {
+        ...connectEvent({ connectionId: "Log=", authorizer, headers: { "X-Trace": marker } }),
+        queryStringParameters: { q: marker },
+      };
+      gateway.open("Log=");
+      expect((await connect(event)).statusCode).toBe(200);
+      await ping(messageEvent("ping", `{"action":"ping","x":"${marker}"}`, { connectionId: "Log=", authorizer }));
+      await connect(connectEvent({ connectionId: "LogFail=", headers: { "X-Trace": marker } }));
+      await disconnect({ ...disconnectEvent({ connectionId: "Log=", authorizer }), headers: { "X-Trace": marker } });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    // Something was logged (connect, the rejected ping, the failed connect), but none of the event's content.
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.join("")).not.toContain(marker);
+  });
+
   it("$connect without an authorizer context fails with 500 and no detail, storing nothing", async () => {
     expect(await connect(connectEvent({ connectionId: "NoAuth=" }))).toEqual({ statusCode: 500 });
     expect(await store().get("NoAuth=")).toBeUndefined();
@@ -130,6 +158,14 @@ describe("route handlers (AWS-shaped events, dynalite, @connections over HTTP)",
       ],
       [broadcast, "broadcast", '{"action":"broadcast","data":1}', "forbidden"],
       [reauth, "reauth", '{"action":"reauth","token":"not-a-jwt"}', "unauthorized"],
+      // 10 KB of brackets: small, but deep enough to overflow recursive validation (was `internal`).
+      [echo, "$default", `${"[".repeat(5_000)}${"]".repeat(5_000)}`, "validation_failed"],
+      [
+        sendmessage,
+        "sendmessage",
+        `{"action":"sendmessage","to":"sub-3","data":${'{"a":'.repeat(5_000)}1${"}".repeat(5_000)}}`,
+        "validation_failed",
+      ],
     ];
     for (const [handler, route, body, code] of cases) {
       expect(await handler(messageEvent(route, body, caller))).toEqual({ statusCode: 200 });

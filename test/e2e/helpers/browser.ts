@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 /**
  * Debian's Chromium, driven by playwright-core: no browser downloads. Flags keep it from phoning
@@ -42,4 +42,34 @@ export async function waitForSocketState(page: Page, state: string, timeout = 60
 
 export async function textOf(page: Page, testId: string): Promise<string> {
   return (await page.getByTestId(testId).textContent()) ?? "";
+}
+
+/** A JSON Web Token (three base64url parts, the first two JSON objects). */
+export const JWT_PATTERN = /eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+/;
+
+/**
+ * Counts the WebSockets each page of `context` constructs to `urlPrefix` (the gateway; `next dev`
+ * has a socket of its own for hot reload), to prove the page opens exactly one per tab. Only counts:
+ * nothing about a socket (its URL may carry a token) is kept. A script string, because it runs in
+ * the page (this project's TypeScript has no DOM types).
+ */
+export async function countSocketsOpened(context: BrowserContext, urlPrefix: string): Promise<void> {
+  await context.addInitScript({
+    content: `(() => {
+  const prefix = ${JSON.stringify(urlPrefix)};
+  window.__socketsOpened = 0;
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (String(url).startsWith(prefix)) window.__socketsOpened += 1;
+    }
+  };
+})();`,
+  });
+}
+
+/** How many WebSockets to the gateway the page has constructed since it loaded (see countSocketsOpened). */
+export function socketsOpened(page: Page): Promise<number> {
+  return page.evaluate(() => (globalThis as { __socketsOpened?: number }).__socketsOpened ?? -1);
 }

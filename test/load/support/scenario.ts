@@ -15,6 +15,9 @@ export interface LoadSize {
   window: number;
 }
 
+/** A receipt that has not come by then is counted as missing (the run goes on to report it). */
+const RECEIPT_GUARD_MS = 120_000;
+
 export const FULL_SIZE: LoadSize = {
   users: 10,
   connectionsPerUser: 100,
@@ -51,6 +54,9 @@ export interface LoadTally {
   directReceived: number;
   /** What `directReceived` must be: each direct message reaches every connection of its target. */
   directExpected: number;
+  /** `sent` receipts the senders got, and the deliveries they report. */
+  receipts: number;
+  receiptDelivered: number;
   errorFrames: Frame[];
 }
 
@@ -90,12 +96,15 @@ export async function runLoadScenario(outputs: LocalOutputs, users: LoadUser[], 
     directSent: 0,
     directReceived: 0,
     directExpected: 0,
+    receipts: 0,
+    receiptDelivered: 0,
     errorFrames: [],
   };
   // Per connection: echo sequence numbers seen, and direct-message keys seen.
   const echoSeen = clients.map(() => new Set<number>());
   const directSeen = clients.map(() => new Set<string>());
   const echoWaiters = clients.map(() => new Map<number, () => void>());
+  const receiptWaiters: Array<() => void> = [];
 
   clients.forEach((client, index) => {
     client.keepFrames = false;
@@ -127,6 +136,10 @@ export async function runLoadScenario(outputs: LocalOutputs, users: LoadUser[], 
           directSeen[index]?.add(key);
           tally.directReceived += 1;
         }
+      } else if (frame.type === "sent") {
+        tally.receipts += 1;
+        tally.receiptDelivered += Number(frame.delivered);
+        receiptWaiters.shift()?.();
       } else {
         // Error frames of the routes, and the gateway's own `{"message":"Internal server error"}`.
         tally.errorFrames.push(frame);
@@ -163,9 +176,20 @@ export async function runLoadScenario(outputs: LocalOutputs, users: LoadUser[], 
   // Echoes first, then direct messages: one phase at a time keeps every invocation well inside the
   // integration timeout on a small machine (one handler worker serves all connections locally).
   await Promise.all(clients.map(sendEchoes));
+  const receiptsDue = size.users * size.directMessagesPerUser;
+  const allReceipts = new Promise<void>((resolve) => {
+    for (let index = 0; index < receiptsDue; index += 1) {
+      receiptWaiters.push(index === receiptsDue - 1 ? resolve : () => {});
+    }
+    if (receiptsDue === 0) resolve();
+  });
   await Promise.all(users.map((_, user) => sendDirect(user * size.connectionsPerUser)));
-  // Direct messages have no reply to wait for, so wait (bounded) until the count is reached; a shortfall
-  // shows up as a count, never as a timing assertion.
+  // Each sender's `sent` receipt comes after the fan-out was posted; the targets' frames travel on
+  // other sockets and may still be in flight, so wait (bounded) for the count too. A shortfall shows
+  // as a count, never as a timing assertion.
+  let guard: NodeJS.Timeout | undefined;
+  await Promise.race([allReceipts, new Promise((resolve) => (guard = setTimeout(resolve, RECEIPT_GUARD_MS)))]);
+  clearTimeout(guard);
   for (let attempt = 0; attempt < 2000 && tally.directReceived < tally.directExpected; attempt += 1) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

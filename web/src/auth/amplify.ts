@@ -1,5 +1,5 @@
 import { Amplify } from "aws-amplify";
-import { fetchAuthSession, type SignInInput, signIn } from "aws-amplify/auth";
+import { fetchAuthSession, type SignInInput, type SignUpInput, signIn, signUp } from "aws-amplify/auth";
 import type { WebConfig } from "../config";
 import type { IdToken } from "../socket";
 
@@ -36,6 +36,24 @@ export function signInWith(authFlow: WebConfig["authFlow"]): typeof signIn {
   // `signIn` also has a server-side overload taking a context first; the Authenticator only ever
   // calls the one-argument form, which is all this override implements.
   return handleSignIn as typeof signIn;
+}
+
+/**
+ * The Authenticator's sign-up. After the code is confirmed it signs the new user in by itself
+ * ("auto sign-in"), by default with SRP, which the local emulator lacks: this keeps the configured flow.
+ */
+export function signUpWith(authFlow: WebConfig["authFlow"]): typeof signUp {
+  const handleSignUp = (input: SignUpInput) =>
+    signUp({
+      ...input,
+      options: {
+        ...input.options,
+        userAttributes: input.options?.userAttributes ?? {},
+        autoSignIn: { authFlowType: authFlow },
+      },
+    });
+  // As with sign-in: the Authenticator only calls the one-argument form.
+  return handleSignUp as typeof signUp;
 }
 
 /** The socket's token source: the ID token of the current session, refreshed by Amplify on demand. */

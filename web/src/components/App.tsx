@@ -2,13 +2,16 @@
 
 import { Authenticator } from "@aws-amplify/ui-react";
 import { useMemo } from "react";
-import { configureAmplify, signInWith } from "../auth/amplify";
+import { configureAmplify, signInWith, signUpWith } from "../auth/amplify";
 import type { WebConfig } from "../config";
 import { Demo } from "./Demo";
 
 export function App({ config }: { config: WebConfig }) {
   configureAmplify(config);
-  const services = useMemo(() => ({ handleSignIn: signInWith(config.authFlow) }), [config.authFlow]);
+  const services = useMemo(
+    () => ({ handleSignIn: signInWith(config.authFlow), handleSignUp: signUpWith(config.authFlow) }),
+    [config.authFlow],
+  );
 
   return (
     <main className="page">

@@ -7,6 +7,7 @@ import { currentIdToken } from "../auth/amplify";
 import type { WebConfig } from "../config";
 import type { ServerFrame, SocketStatus, Transport } from "../socket";
 import { useSocket } from "../socket/useSocket";
+import { BroadcastPanel } from "./BroadcastPanel";
 import { EchoPanel } from "./EchoPanel";
 import { EventLog } from "./EventLog";
 import { describeStatus, preview, typedJson } from "./format";
@@ -33,8 +34,10 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
   const [identity, setIdentity] = useState<Identity>();
   const [lastEcho, setLastEcho] = useState<string>();
   const [sendOutcome, setSendOutcome] = useState<string>();
+  const [broadcastOutcome, setBroadcastOutcome] = useState<string>();
   const [inbox, setInbox] = useState<InboxMessage[]>([]);
-  const pendingSendTo = useRef<string | undefined>(undefined);
+  /** The request whose answer (a receipt, the broadcast itself, or an error frame) is still due. */
+  const awaiting = useRef<{ kind: "send"; to: string } | { kind: "broadcast" } | undefined>(undefined);
   const transportId = useId();
   const displayName = user.signInDetails?.loginId ?? user.username;
   const isOpen = status.state === "open";
@@ -78,6 +81,10 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
             broadcast: frame.type === "broadcast",
           };
           setInbox((previous) => [message, ...previous].slice(0, MAX_INBOX));
+          if (frame.type === "broadcast" && from.userId === user.userId && awaiting.current?.kind === "broadcast") {
+            awaiting.current = undefined;
+            setBroadcastOutcome("Broadcast delivered: it arrived here too.");
+          }
           log(
             "received",
             `${frame.type === "broadcast" ? "Broadcast" : "Message"} from ${from.username}: ${preview(data)}`,
@@ -86,8 +93,9 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
         }
         case "sent": {
           const { delivered, gone, failed } = frame.report;
-          const to = frame.report.to || pendingSendTo.current || "the recipient";
-          pendingSendTo.current = undefined;
+          const pending = awaiting.current;
+          const to = frame.report.to || (pending?.kind === "send" ? pending.to : "the recipient");
+          if (pending?.kind === "send") awaiting.current = undefined;
           const extra = [gone ? `${gone} gone` : "", failed ? `${failed} failed` : ""].filter(Boolean).join(", ");
           const text = `Delivered to ${plural(delivered, "live connection")} of ${to}${extra ? ` (${extra})` : ""}.`;
           setSendOutcome(text);
@@ -98,10 +106,10 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
           return; // the client reports it as a notice
         case "error": {
           const text = `${frame.message} (${frame.code})`;
-          if (pendingSendTo.current) {
-            setSendOutcome(`Not delivered to ${pendingSendTo.current}: ${text}`);
-            pendingSendTo.current = undefined;
-          }
+          const pending = awaiting.current;
+          awaiting.current = undefined;
+          if (pending?.kind === "send") setSendOutcome(`Not delivered to ${pending.to}: ${text}`);
+          if (pending?.kind === "broadcast") setBroadcastOutcome(`Not broadcast: ${text}`);
           log("error", `Server error: ${text}`);
           return;
         }
@@ -114,7 +122,7 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
       stopNotices();
       stopFrames();
     };
-  }, [client, log]);
+  }, [client, log, user.userId]);
 
   const send = (frame: unknown, description: string): boolean => {
     if (!client) return false;
@@ -176,8 +184,21 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
           const data = typedJson(text);
           const sent = send({ action: ROUTE.sendmessage, to, data }, `Message to ${to}: ${preview(data)}`);
           if (sent) {
-            pendingSendTo.current = to;
+            awaiting.current = { kind: "send", to };
             setSendOutcome(`Sending to ${to}…`);
+          }
+          return sent;
+        }}
+      />
+      <BroadcastPanel
+        canSend={isOpen}
+        outcome={broadcastOutcome}
+        onSend={(text) => {
+          const data = typedJson(text);
+          const sent = send({ action: ROUTE.broadcast, data }, `Broadcast: ${preview(data)}`);
+          if (sent) {
+            awaiting.current = { kind: "broadcast" };
+            setBroadcastOutcome("Broadcasting…");
           }
           return sent;
         }}

@@ -4,12 +4,18 @@ import { useEffect, useState } from "react";
 import type { SocketStatus } from "../socket";
 import { describeStatus } from "./format";
 
-/** The socket's state in words; ticks once a second while a reconnect is counting down. */
+/**
+ * The socket's state in words; the visible line ticks once a second while a reconnect counts down.
+ * Screen readers get a separate live region that changes only when the state does, so the
+ * countdown is announced once rather than every second.
+ */
 export function StatusLine({ status, onRetry }: { status: SocketStatus; onRetry: () => void }) {
   const [now, setNow] = useState(() => Date.now());
+  const [announcedAt, setAnnouncedAt] = useState(() => Date.now());
   useEffect(() => {
-    if (status.state !== "reconnecting") return;
     setNow(Date.now());
+    setAnnouncedAt(Date.now());
+    if (status.state !== "reconnecting") return;
     const timer = setInterval(() => setNow(Date.now()), 1_000);
     return () => clearInterval(timer);
   }, [status]);
@@ -17,9 +23,11 @@ export function StatusLine({ status, onRetry }: { status: SocketStatus; onRetry:
   return (
     <div className="status-line">
       <span className={`status-dot state-${status.state}`} aria-hidden="true" />
-      <p role="status" aria-live="polite" data-testid="socket-status" data-socket-state={status.state}>
-        <span className="visually-hidden">Socket: </span>
+      <p aria-hidden="true" data-testid="socket-status" data-socket-state={status.state}>
         {describeStatus(status, now)}
+      </p>
+      <p role="status" className="visually-hidden">
+        Socket: {describeStatus(status, announcedAt)}
       </p>
       {status.state === "reconnecting" ? (
         <button type="button" className="button-quiet" onClick={onRetry}>

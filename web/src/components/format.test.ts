@@ -3,6 +3,7 @@ import { describeStatus, preview, typedJson } from "./format";
 
 describe("format helpers", () => {
   it("describes every socket state in words", () => {
+    expect(describeStatus({ state: "idle" }, 0)).toBe("Not connected yet");
     expect(describeStatus({ state: "connecting", attempt: 1 }, 0)).toBe("Connecting…");
     expect(describeStatus({ state: "connecting", attempt: 3 }, 0)).toBe("Connecting (attempt 3)…");
     expect(describeStatus({ state: "open", openedAt: 0, transport: "subprotocol" }, 0)).toBe(

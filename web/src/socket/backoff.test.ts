@@ -17,4 +17,21 @@ describe("backoffDelay", () => {
     expect(backoffDelay(10_000, () => 0.999_999)).toBe(DEFAULT_BACKOFF.maxMs);
     expect(backoffDelay(0, () => 0.999_999)).toBe(1_000);
   });
+
+  it("keeps every jittered delay within [floor, exponential ceiling]", () => {
+    for (let attempt = 1; attempt <= 12; attempt += 1) {
+      const ceiling = Math.min(DEFAULT_BACKOFF.maxMs, DEFAULT_BACKOFF.baseMs * 2 ** (attempt - 1));
+      const delays = new Set<number>();
+      for (let step = 0; step < 1_000; step += 1) {
+        const delay = backoffDelay(attempt, () => step / 1_000);
+        expect(delay).toBeGreaterThanOrEqual(DEFAULT_BACKOFF.minMs);
+        expect(delay).toBeLessThanOrEqual(ceiling);
+        delays.add(delay);
+      }
+      // Jitter spreads the retries over the whole window instead of one instant.
+      expect(Math.min(...delays)).toBe(DEFAULT_BACKOFF.minMs);
+      expect(Math.max(...delays)).toBeGreaterThan(ceiling * 0.99);
+      expect(delays.size).toBeGreaterThan(Math.min(100, (ceiling - DEFAULT_BACKOFF.minMs) / 10));
+    }
+  });
 });

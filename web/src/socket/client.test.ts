@@ -1,6 +1,13 @@
 import { LIMITS, ROUTE, SUBPROTOCOL, TOKEN_QUERY_PARAM } from "@wsauth/core/constants";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type IdToken, SOCKET_DEFAULTS, SocketClient, type SocketClientOptions, type SocketStatus } from "./client";
+import {
+  describeClose,
+  type IdToken,
+  SOCKET_DEFAULTS,
+  SocketClient,
+  type SocketClientOptions,
+  type SocketStatus,
+} from "./client";
 import { FakeWebSocket } from "./fake-websocket";
 import { acquireSocket, closeSocket } from "./shared";
 
@@ -283,5 +290,68 @@ describe("acquireSocket", () => {
     alice.release();
     await settle();
     expect(FakeWebSocket.live).toHaveLength(0);
+  });
+});
+
+describe("a long healthy session", () => {
+  it("keeps one socket for 5 hours: pings under the idle timeout, a valid token throughout, recycled before the cap", async () => {
+    const expiries = new Map<string, number>();
+    const getToken = async ({ forceRefresh }: { forceRefresh: boolean }): Promise<IdToken> => {
+      const fresh = forceRefresh || expiries.size === 0;
+      if (fresh) expiries.set(`t${expiries.size + 1}`, Date.now() + HOUR);
+      const token = `t${expiries.size}`;
+      return { token, expiresAt: expiries.get(token) ?? 0 };
+    };
+    const { client, states } = createClient({ getToken });
+    client.start();
+
+    /** Per socket: when it opened, when it last sent a frame, and the token it last presented. */
+    const seen = new Map<FakeWebSocket, { openedAt: number; lastSentAt: number; frames: number; token: string }>();
+    let reauths = 0;
+    const STEP = 10_000;
+    for (let elapsed = 0; elapsed < 5 * HOUR; elapsed += STEP) {
+      await vi.advanceTimersByTimeAsync(STEP);
+      const now = Date.now();
+      expect(FakeWebSocket.live.length).toBeLessThanOrEqual(1);
+      for (const socket of FakeWebSocket.live) {
+        let facts = seen.get(socket);
+        if (!facts) {
+          socket.acceptOpen();
+          facts = { openedAt: now, lastSentAt: now, frames: 0, token: socket.protocols?.[1] ?? "" };
+          seen.set(socket, facts);
+        }
+        for (const frame of socket.sentFrames().slice(facts.frames) as Array<{ action: string; token?: string }>) {
+          facts.lastSentAt = now;
+          if (frame.action === ROUTE.reauth && frame.token) {
+            reauths += 1;
+            facts.token = frame.token;
+            socket.receive({
+              type: "reauthenticated",
+              expiresAt: new Date(expiries.get(frame.token) ?? 0).toISOString(),
+            });
+          }
+        }
+        facts.frames = socket.sent.length;
+        expect(now - facts.openedAt).toBeLessThan(LIMITS.connectionLifetimeMs);
+        expect(now - facts.lastSentAt).toBeLessThan(LIMITS.idleTimeoutMs);
+        expect(expiries.get(facts.token) ?? 0).toBeGreaterThan(now);
+      }
+    }
+    expect(client.status.state).toBe("open");
+    expect(states).not.toContain("reconnecting");
+    // Two recycles before the 2-hour cap in 5 hours, and reauths in between for hour-long tokens.
+    expect(FakeWebSocket.instances).toHaveLength(3);
+    expect(reauths).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("describeClose", () => {
+  it("puts every close in words", () => {
+    expect(describeClose(1006, "", false)).toMatch(/did not accept the connection/);
+    expect(describeClose(1006, "", true)).toBe("the connection was lost");
+    expect(describeClose(1001, "going away", true)).toBe("the server went away: going away");
+    expect(describeClose(1009, "", true)).toMatch(/too large/);
+    expect(describeClose(1011, "", true)).toBe("the server hit an error");
+    expect(describeClose(4401, "token expired", true)).toBe("closed with code 4401: token expired");
   });
 });

@@ -298,6 +298,11 @@ describe("bad input: every case denied with its own reason", () => {
   it("access token where an ID token is required", () =>
     expectRejected({ queryToken: sign({ token_use: "access", client_id: CLIENT_ID }) }, "token_use_not_allowed"));
   it("missing sub", () => expectRejected({ queryToken: sign({ sub: undefined }) }, "sub_missing"));
+  // The pre-check is the token's only decoder, so it enforces the library decoder's claim types too.
+  it("aud not a string or list of strings", () =>
+    expectRejected({ queryToken: sign({ aud: [CLIENT_ID, 7] }) }, "claims_invalid"));
+  it("iat not a number", () => expectRejected({ queryToken: sign({ iat: "today" }) }, "claims_invalid"));
+  it("jti not a string", () => expectRejected({ queryToken: sign({ jti: 42 }) }, "claims_invalid"));
   it("oversized token", () => expectRejected({ queryToken: sign({ padding: "x".repeat(9000) }) }, "token_too_large"));
   it("token in both transports, disagreeing", () =>
     expectRejected({ queryToken: sign({ jti: "a" }), subprotocolToken: sign({ jti: "b" }) }, "token_ambiguous"));
@@ -365,6 +370,44 @@ describe("failing dependencies and configuration", () => {
         local: { issuer: jwks.issuer, jwksUri: jwks.jwksUri },
       });
     await expect(authorizeConnect(event, broken)).rejects.toBeInstanceOf(AuthorizerFailure);
+  });
+});
+
+describe("hot paths", () => {
+  it("answers junk and cached tokens synchronously, a first verification asynchronously", async () => {
+    const fresh = localVerifier();
+    expect(fresh.check("not-a-jwt")).toMatchObject({ ok: false, reason: "token_malformed" });
+    const token = sign({ jti: "sync-path" });
+    const first = fresh.check(token);
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toMatchObject({ ok: true, cached: false });
+    expect(fresh.check(token)).toMatchObject({ ok: true, cached: true });
+  });
+
+  it("rejects with one shared, frozen Unauthorized error", async () => {
+    const event = buildConnectAuthorizerEvent({ queryToken: "not-a-jwt" });
+    const first = await authorizeConnect(event, verifier).catch((error: unknown) => error);
+    const second = await authorizeConnect(event, verifier).catch((error: unknown) => error);
+    expect(first).toBeInstanceOf(Error);
+    expect((first as Error).message).toBe("Unauthorized");
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(second).toBe(first);
+  });
+
+  it("logs an allow at debug (the $connect route logs the connection) and a rejection with its reason", async () => {
+    const lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
+    const recording = Object.fromEntries(
+      (["debug", "info", "warn", "error"] as const).map((level) => [
+        level,
+        (message: string, fields?: Record<string, unknown>) => lines.push({ level, message, fields }),
+      ]),
+    ) as unknown as Parameters<typeof authorizeConnect>[2];
+    await authorizeConnect(buildConnectAuthorizerEvent({ queryToken: sign() }), verifier, recording);
+    await authorizeConnect(buildConnectAuthorizerEvent({}), verifier, recording).catch(() => undefined);
+    expect(lines).toMatchObject([
+      { level: "debug", message: "connect allowed", fields: { userId: expect.any(String) } },
+      { level: "info", message: "connect unauthorized", fields: { reason: "token_missing" } },
+    ]);
   });
 });
 

@@ -4,7 +4,7 @@ import { createLog, type Log, type LogFields } from "../logging/index";
 import { type ConnectRequest, extractConnectToken } from "./extract";
 import { type AuthorizerContext, type ConnectionIdentity, type Transport, toAuthorizerContext } from "./identity";
 import { outcomeOf, type RejectionOutcome, type RejectionReason, reasonOf } from "./reasons";
-import { type TokenVerifier, toConnectionIdentity } from "./verifier";
+import { type TokenVerifier, toConnectionIdentity, type VerifyOutcome } from "./verifier";
 
 /** The fields of API Gateway's WebSocket REQUEST authorizer event this module reads. */
 export interface ConnectAuthorizerEvent extends ConnectRequest {
@@ -31,29 +31,57 @@ export type ConnectDecision =
 
 /** Decides a `$connect` request: extract the token, verify it, map the result. Never throws. */
 export async function decideConnect(event: ConnectRequest, verifier: TokenVerifier): Promise<ConnectDecision> {
+  return decide(event, verifier);
+}
+
+/**
+ * `decideConnect`, synchronous when the verifier answers synchronously (no token, a pre-check
+ * rejection, a cached token): a flood of junk or a reconnect storm then costs no promise round trips.
+ */
+function decide(event: ConnectRequest, verifier: TokenVerifier): ConnectDecision | Promise<ConnectDecision> {
   const extracted = extractConnectToken(event);
   if (!extracted.ok) return { effect: outcomeOf(extracted.reason), reason: extracted.reason };
   const { token, transport, subprotocol } = extracted;
+  let outcome: VerifyOutcome | Promise<VerifyOutcome>;
   try {
-    const outcome = await verifier.check(token);
-    if (outcome.ok) {
-      return {
-        effect: "allow",
-        identity: toConnectionIdentity(outcome.token, transport),
-        cached: outcome.cached,
-        subprotocol,
-      };
-    }
-    return {
-      effect: outcomeOf(outcome.reason),
-      reason: outcome.reason,
-      transport,
-      ...(outcome.verifiedSub ? { userId: outcome.verifiedSub } : {}),
-      ...(outcome.cause ? { cause: outcome.cause } : {}),
-    };
+    outcome = verifier.check(token);
   } catch (cause) {
-    return { effect: "error", reason: "internal_error", transport, cause };
+    return verifierFailed(cause, transport);
   }
+  if (outcome instanceof Promise) {
+    // Closures only on this path: the synchronous ones allocate none.
+    return outcome.then(
+      (settled) => toDecision(settled, transport, subprotocol),
+      (cause: unknown) => verifierFailed(cause, transport),
+    );
+  }
+  return toDecision(outcome, transport, subprotocol);
+}
+
+function verifierFailed(cause: unknown, transport: Transport): ConnectDecision {
+  return { effect: "error", reason: "internal_error", transport, cause };
+}
+
+function toDecision(
+  outcome: VerifyOutcome,
+  transport: Transport,
+  subprotocol: typeof SUBPROTOCOL | undefined,
+): ConnectDecision {
+  if (outcome.ok) {
+    return {
+      effect: "allow",
+      identity: toConnectionIdentity(outcome.token, transport),
+      cached: outcome.cached,
+      subprotocol,
+    };
+  }
+  return {
+    effect: outcomeOf(outcome.reason),
+    reason: outcome.reason,
+    transport,
+    ...(outcome.verifiedSub ? { userId: outcome.verifiedSub } : {}),
+    ...(outcome.cause ? { cause: outcome.cause } : {}),
+  };
 }
 
 /** An IAM policy allowing or denying `execute-api:Invoke` on the `$connect` method ARN. */
@@ -80,19 +108,19 @@ export function connectPolicy(
 export const UNAUTHORIZED_MESSAGE = "Unauthorized";
 
 /**
- * The 401 signal. Its stack would always be this function and is never read (API Gateway only looks
- * at the message), so it is built without one: capturing a stack is the dearest part of rejecting
- * a flood of garbage tokens.
+ * The 401 signal, one shared frozen instance. API Gateway (and the local gateway) read only its
+ * message; building a new Error per rejection (even without a stack) was one of the dearest steps of
+ * rejecting a flood of junk tokens. Frozen so no caller can attach per-request state to it.
  */
-function unauthorizedSignal(): Error {
+const UNAUTHORIZED_SIGNAL: Error = (() => {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return new Error(UNAUTHORIZED_MESSAGE);
+    return Object.freeze(new Error(UNAUTHORIZED_MESSAGE));
   } finally {
     Error.stackTraceLimit = limit;
   }
-}
+})();
 
 /** Thrown for the 500 outcome; the message names the reason only. */
 export class AuthorizerFailure extends Error {
@@ -114,7 +142,8 @@ export async function authorizeConnect(
 ): Promise<APIGatewayAuthorizerResult> {
   let decision: ConnectDecision;
   try {
-    decision = await decideConnect(event, typeof verifier === "function" ? verifier() : verifier);
+    const decided = decide(event, typeof verifier === "function" ? verifier() : verifier);
+    decision = decided instanceof Promise ? await decided : decided;
   } catch (cause) {
     const reason = reasonOf(cause) ?? "internal_error";
     decision = { effect: "error", reason, cause };
@@ -157,5 +186,5 @@ export async function authorizeConnect(
     throw new AuthorizerFailure(`authorizer failed: ${decision.reason}`);
   }
   log.info("connect unauthorized", fields);
-  throw unauthorizedSignal();
+  throw UNAUTHORIZED_SIGNAL;
 }

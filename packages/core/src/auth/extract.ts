@@ -55,9 +55,9 @@ function protocolHeaderValues(request: ConnectRequest): readonly string[] | unde
 }
 
 /** The subprotocols the client offered, in order (a header may be repeated or comma-joined). */
-function offeredProtocols(request: ConnectRequest): string[] {
+function offeredProtocols(request: ConnectRequest): readonly string[] {
   const values = protocolHeaderValues(request);
-  return values ? values.flatMap((value) => value.split(",").map((item) => item.trim())) : [];
+  return values ? values.flatMap((value) => value.split(",").map((item) => item.trim())) : NOTHING_OFFERED;
 }
 
 function answerFor(offered: readonly string[]): typeof SUBPROTOCOL | undefined {
@@ -71,18 +71,23 @@ export function offeredSubprotocol(request: ConnectRequest): typeof SUBPROTOCOL 
 
 type Candidate = { kind: "absent" } | { kind: "value"; value: string } | { kind: "invalid"; reason: RejectionReason };
 
+const ABSENT: Candidate = { kind: "absent" };
+const NOTHING_OFFERED: readonly string[] = [];
+
 function fromQuery(request: ConnectRequest): Candidate {
   const multi = request.multiValueQueryStringParameters?.[TOKEN_QUERY_PARAM];
   // API Gateway keeps only the last value in `queryStringParameters`; a repeated parameter is a
   // request we cannot interpret unambiguously, so it is refused rather than guessed.
   if (multi && multi.length > 1) return { kind: "invalid", reason: "query_param_repeated" };
   const value = multi?.[0] ?? request.queryStringParameters?.[TOKEN_QUERY_PARAM];
-  if (value === undefined) return { kind: "absent" };
+  if (value === undefined) return ABSENT;
   if (value.trim() === "") return { kind: "invalid", reason: "token_empty" };
   return { kind: "value", value };
 }
 
 function fromSubprotocol(offered: readonly string[]): Candidate {
+  // Most requests (query-string transport) offer nothing: answered without allocating.
+  if (offered.length === 0) return ABSENT;
   const ours = offered.filter((item) => item === SUBPROTOCOL).length;
   if (ours === 0) return { kind: "absent" };
   const others = offered.filter((item) => item !== SUBPROTOCOL);

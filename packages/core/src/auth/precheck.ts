@@ -61,7 +61,9 @@ function decodeJsonObject(segment: string): Record<string, unknown> | undefined 
 }
 
 function isStringList(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === "string");
+  if (!Array.isArray(value)) return false;
+  for (const item of value) if (typeof item !== "string") return false;
+  return true;
 }
 
 /** Optional registered claims must have their registered types (as aws-jwt-verify's decoder requires). */
@@ -111,6 +113,7 @@ export function precheckToken(token: string, policy: ClaimsPolicy, nowSeconds: n
     if (typeof nbf !== "number" || !Number.isFinite(nbf)) return fail("claims_invalid");
     if (nbf > nowSeconds) return fail("token_not_yet_valid");
   }
+  if (!optionalClaimsWellTyped(payload)) return fail("claims_invalid");
   if (typeof iss !== "string" || !policy.issuers.includes(iss)) return fail("issuer_mismatch");
   if (typeof tokenUse !== "string" || !(policy.tokenUses as readonly string[]).includes(tokenUse)) {
     return fail("token_use_not_allowed");
@@ -119,7 +122,6 @@ export function precheckToken(token: string, policy: ClaimsPolicy, nowSeconds: n
   const audienceList = typeof audiences === "string" ? [audiences] : isStringList(audiences) ? audiences : [];
   if (!audienceList.includes(policy.clientId)) return fail("audience_mismatch");
   if (typeof sub !== "string" || sub === "") return fail("sub_missing");
-  if (!optionalClaimsWellTyped(payload)) return fail("claims_invalid");
   // The checks above establish the shapes the library's header and payload types describe.
   const decomposed: DecomposedJwt = {
     header: header as JwtHeader,

@@ -28,7 +28,7 @@ import { createLog, type Log } from "../logging/index";
 import { assertLocalIssuerAllowed, type TokenVerifierConfig } from "./config";
 import type { ConnectionIdentity, Transport } from "./identity";
 import { JwksFetchError, JwksFetcher, parseJwksSnapshot } from "./jwks";
-import { type ClaimsPolicy, precheckToken } from "./precheck";
+import { type ClaimsPolicy, type PrecheckedToken, precheckToken } from "./precheck";
 import { type RejectionReason, rejection } from "./reasons";
 import { VerifiedTokenCache } from "./token-cache";
 
@@ -58,8 +58,12 @@ export type VerifyOutcome =
     };
 
 export interface TokenVerifier {
-  /** Verifies a token; never throws, never logs. */
-  check(token: string): Promise<VerifyOutcome>;
+  /**
+   * Verifies a token; never throws (nor rejects), never logs. The outcome comes synchronously when no
+   * signature check is needed (a cached token, a pre-check rejection), so the `$connect` hot paths
+   * (reconnects, floods of junk) cost no promise round trips; otherwise as a promise.
+   */
+  check(token: string): VerifyOutcome | Promise<VerifyOutcome>;
   /** Verifies a token; throws AuthRejection (caller at fault) or AuthUnavailableError (dependency/config). */
   verify(token: string): Promise<VerifiedToken>;
 }
@@ -223,13 +227,17 @@ export function createTokenVerifier(config: TokenVerifierConfig, log: Log = crea
   };
   const cache = new VerifiedTokenCache<VerifiedToken>(config.cacheMaxEntries ?? DEFAULTS.cacheMaxEntries);
 
-  async function check(token: string): Promise<VerifyOutcome> {
+  function check(token: string): VerifyOutcome | Promise<VerifyOutcome> {
     const nowSeconds = Date.now() / 1000;
     const cached = cache.get(token, nowSeconds);
     if (cached) return { ok: true, token: cached, cached: true };
     const prechecked = precheckToken(token, policy, nowSeconds);
     if (!prechecked.ok) return prechecked;
-    const { decomposed, sub, exp } = prechecked.token;
+    return verifySignature(token, prechecked.token);
+  }
+
+  async function verifySignature(token: string, prechecked: PrecheckedToken): Promise<VerifyOutcome> {
+    const { decomposed, sub, exp } = prechecked;
     try {
       await backend.verifier.verifyDecoded(decomposed);
     } catch (cause) {

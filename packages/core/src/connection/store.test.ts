@@ -75,6 +75,42 @@ describe("connection store (dynalite)", () => {
     expect(await registry.listForTarget("nobody@example.com")).toEqual([]);
   });
 
+  it("never lets a colliding sign-in name receive another user's messages", async () => {
+    const registry = store();
+    const named = async (connectionId: string, userId: string, username: string) =>
+      registry.register({ connectionId, identity: identity(userId, { username }), connectedAt: T0 });
+    const idsOf = async (target: string) => (await registry.listForTarget(target)).map((c) => c.connectionId).sort();
+    await named("kate-1", "sub-kate", "kate@example.com");
+    // Another user whose name differs only in case, and one whose Kelvin sign (U+212A) lower-cases to "k".
+    await named("kate-case", "sub-mallory", "Kate@example.com");
+    await named("kate-kelvin", "sub-trudy", "\u212Aate@example.com");
+    expect(await idsOf("kate@example.com")).toEqual(["kate-1"]);
+    expect(await idsOf("Kate@example.com")).toEqual(["kate-case"]);
+    // Matches several users only case-insensitively: names nobody rather than all of them.
+    expect(await idsOf("KATE@EXAMPLE.COM")).toEqual([]);
+    // A user id wins over a sign-in name equal to it.
+    await named("imposter-1", "sub-imposter", "sub-kate");
+    expect(await idsOf("sub-kate")).toEqual(["kate-1"]);
+  });
+
+  it("ignores an alias once its user signs in under another name", async () => {
+    const registry = store();
+    await registry.register({
+      connectionId: "renamed-old",
+      identity: identity("sub-renamed", { username: "old@example.com" }),
+      connectedAt: T0,
+    });
+    await registry.remove("renamed-old");
+    await registry.register({
+      connectionId: "renamed-new",
+      identity: identity("sub-renamed", { username: "new@example.com" }),
+      connectedAt: T0,
+    });
+    // The alias row old@ -> sub-renamed is still live, but no connection of that user uses the name now.
+    expect(await registry.listForTarget("old@example.com")).toEqual([]);
+    expect((await registry.listForTarget("new@example.com")).map((c) => c.connectionId)).toEqual(["renamed-new"]);
+  });
+
   it("never returns rows past expireAt (dynalite has no TTL)", async () => {
     const registry = store();
     await registry.register({ connectionId: "old1", identity: identity("user-old"), connectedAt: T0 - 3 * 3600_000 });

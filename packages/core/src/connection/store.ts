@@ -55,9 +55,11 @@ export interface ConnectionStore {
   remove(connectionId: string): Promise<void>;
   /** All live connections of a user id. */
   listByUser(userId: string): Promise<ConnectionRecord[]>;
-  /** User ids a `to` names: itself as a user id, and the user(s) signing in with that name. */
-  resolveUserIds(target: string): Promise<string[]>;
-  /** All live connections of the user(s) `to` names (by user id or username), each once. */
+  /**
+   * All live connections of the one user `to` names: by user id when that id has live connections,
+   * else by the name they sign in with (case-insensitively, unless two users' names differ only in
+   * case: then only an exact match names one). A name that does not name exactly one user names nobody.
+   */
   listForTarget(target: string): Promise<ConnectionRecord[]>;
   /** Moves a live connection's `tokenExp` forward (never back); `undefined` when the row is gone. */
   extendToken(connectionId: string, tokenExp: number): Promise<ConnectionRecord | undefined>;
@@ -123,16 +125,30 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
     return data.map((row) => toRecord(row)).filter(isLive);
   }
 
-  async function resolveUserIds(target: string): Promise<string[]> {
+  /** User ids with a live alias row for `username` (lower-cased); a hint only, see `listForUsername`. */
+  async function aliasUserIds(username: string): Promise<string[]> {
     const cutoff = nowSeconds();
     const { data } = await dynamo("resolve username", () =>
       usernames.query
-        .primary({ usernameKey: usernameKeyOf(target) })
+        .primary({ usernameKey: usernameKeyOf(username) })
         .where(({ expireAt }, { gt }) => gt(expireAt, cutoff))
         .go({ pages: "all" }),
     );
-    const ids = new Set([target, ...data.filter(isLive).map((row) => row.userId)]);
-    return [...ids];
+    return [...new Set(data.filter(isLive).map((row) => row.userId))];
+  }
+
+  /**
+   * Connections of the one user signing in as `username`. The connection rows decide, not the alias
+   * rows: an alias outlives a change of name, and names that only fold to the same lower case (another
+   * user's "Kate@..." or "\u212Aate@..." next to "kate@...") must not deliver one user's messages to both.
+   */
+  async function listForUsername(username: string): Promise<ConnectionRecord[]> {
+    const key = usernameKeyOf(username);
+    const lists = await Promise.all((await aliasUserIds(username)).map(listByUser));
+    const named = lists.flat().filter((record) => usernameKeyOf(record.username) === key);
+    if (new Set(named.map((record) => record.userId)).size <= 1) return named;
+    const exact = named.filter((record) => record.username === username.trim());
+    return new Set(exact.map((record) => record.userId)).size === 1 ? exact : [];
   }
 
   return {
@@ -174,13 +190,11 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
     },
 
     listByUser,
-    resolveUserIds,
 
     async listForTarget(target) {
-      const userIds = await resolveUserIds(target);
-      const lists = await Promise.all(userIds.map(listByUser));
-      const byId = new Map(lists.flat().map((record) => [record.connectionId, record]));
-      return [...byId.values()];
+      // A user id (Cognito `sub`) names one user for certain; it wins over a sign-in name equal to it.
+      const byUserId = await listByUser(target);
+      return byUserId.length > 0 ? byUserId : listForUsername(target);
     },
 
     async extendToken(connectionId, tokenExp) {

@@ -141,7 +141,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   const sender = (caller: ConnectionRecord) => ({ userId: caller.userId, username: caller.username });
 
   async function sendmessage(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
-    const frame = parseClientFrame("sendmessage", body);
+    const frame = parseClientFrame(ROUTE.sendmessage, body);
     const targets = await store.listForTarget(frame.to);
     if (targets.length === 0) throw new InputError("unknown_target", "no live connection for that user");
     const report = await messenger.toConnections(targets, frames.message(sender(caller), frame.data, now()));
@@ -154,7 +154,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   }
 
   async function whoami(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
-    parseClientFrame("whoami", body);
+    parseClientFrame(ROUTE.whoami, body);
     const connections = await store.listByUser(caller.userId);
     await reply(
       caller.connectionId,
@@ -174,7 +174,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   }
 
   async function reauth(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
-    const frame = parseClientFrame("reauth", body);
+    const frame = parseClientFrame(ROUTE.reauth, body);
     const verified = await (await getVerifier()).verify(frame.token).catch((error: unknown) => {
       throw error instanceof WsAuthError
         ? error
@@ -193,7 +193,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     if (!caller.groups.includes(ADMIN_GROUP)) {
       throw new IdentityError("forbidden", `only members of ${ADMIN_GROUP} may broadcast`);
     }
-    const frame = parseClientFrame("broadcast", body);
+    const frame = parseClientFrame(ROUTE.broadcast, body);
     const report = await messenger.broadcast(frames.broadcast(sender(caller), frame.data, now()));
     log.info("broadcast sent", { connectionId: caller.connectionId, userId: caller.userId, ...report });
   }
@@ -227,7 +227,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
           await reply(caller.connectionId, frames.echo(parseEchoBody(message.body)));
           return;
         case ROUTE.ping:
-          parseClientFrame("ping", message.body);
+          parseClientFrame(ROUTE.ping, message.body);
           await reply(caller.connectionId, frames.pong());
           return;
         case ROUTE.whoami:

@@ -14,7 +14,12 @@ import type { JsonValue } from "./server";
  * room for the envelope (`from`, `sentAt`) inside API Gateway's 128 KB payload limit, and matches
  * the 32 KB a client can put in one frame, so one accepted frame always fits in one reply.
  */
-export const MESSAGE_DATA_MAX_BYTES = 32 * 1024;
+export const MESSAGE_DATA_MAX_BYTES = LIMITS.frameBytes;
+/**
+ * Deepest nesting of arrays/objects a client frame may have. JSON.parse copes with far deeper input,
+ * but validation and serialisation recurse, and a 10 KB frame of brackets would overflow the stack.
+ */
+export const MESSAGE_MAX_DEPTH = 64;
 /** Longest `to`: Cognito usernames are at most 128 characters, e-mail addresses at most 254. */
 export const TARGET_MAX_LENGTH = 256;
 
@@ -49,11 +54,32 @@ export function parseJsonBody(body: string | undefined | null): unknown {
   if (Buffer.byteLength(text, "utf8") > LIMITS.messagePayloadBytes) {
     throw new InputError("payload_too_large", `message is larger than ${LIMITS.messagePayloadBytes} bytes`);
   }
+  if (nestsDeeperThan(text, MESSAGE_MAX_DEPTH)) {
+    throw new InputError("validation_failed", `message nests deeper than ${MESSAGE_MAX_DEPTH} levels`);
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw new InputError("invalid_json", "message is not valid JSON");
   }
+}
+
+/** Whether the JSON text opens more than `limit` arrays/objects at once (brackets in strings do not count). */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index);
+    if (inString) {
+      if (char === 0x5c)
+        index++; // backslash: skip the escaped character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) inString = true;
+    else if (char === 0x5b || char === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (char === 0x5d || char === 0x7d) depth--;
+  }
+  return false;
 }
 
 /** Describes the first problem without echoing the value (it may be a token). */

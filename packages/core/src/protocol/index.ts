@@ -6,6 +6,7 @@ export {
   isMessageRoute,
   jsonByteLength,
   MESSAGE_DATA_MAX_BYTES,
+  MESSAGE_MAX_DEPTH,
   type MessageRoute,
   parseClientFrame,
   parseEchoBody,

@@ -1,6 +1,13 @@
 import { LIMITS } from "@wsauth/core/constants";
 import { describe, expect, it } from "vitest";
-import { frames, MESSAGE_DATA_MAX_BYTES, parseClientFrame, parseEchoBody, parseServerFrame } from "./index";
+import {
+  frames,
+  MESSAGE_DATA_MAX_BYTES,
+  MESSAGE_MAX_DEPTH,
+  parseClientFrame,
+  parseEchoBody,
+  parseServerFrame,
+} from "./index";
 
 const codeOf = (run: () => unknown) => {
   try {
@@ -41,6 +48,18 @@ describe("client frames", () => {
     const big = JSON.stringify({ action: "broadcast", data: "x".repeat(MESSAGE_DATA_MAX_BYTES) });
     expect(codeOf(() => parseClientFrame("broadcast", big))).toBe("payload_too_large");
     expect(codeOf(() => parseEchoBody(`"${"x".repeat(LIMITS.messagePayloadBytes)}"`))).toBe("payload_too_large");
+  });
+
+  it("rejects deeply nested JSON with validation_failed instead of overflowing the stack", () => {
+    const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+    // 5,000 levels is 10 KB: within every size limit, and deep enough to overflow recursive validation.
+    expect(codeOf(() => parseEchoBody(nested(5_000)))).toBe("validation_failed");
+    expect(codeOf(() => parseClientFrame("broadcast", `{"action":"broadcast","data":${nested(5_000)}}`))).toBe(
+      "validation_failed",
+    );
+    expect(parseEchoBody(nested(MESSAGE_MAX_DEPTH))).toBeDefined();
+    // Brackets inside strings (also after escaped quotes) are text, not nesting.
+    expect(parseEchoBody(JSON.stringify({ text: `\\"${"[".repeat(500)}` }))).toEqual({ text: `\\"${"[".repeat(500)}` });
   });
 
   it("never repeats a rejected token in the error message", () => {

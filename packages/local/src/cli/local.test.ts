@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +33,17 @@ function runCli(args: string[], env: Record<string, string>) {
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
+/** Pids of processes whose working directory is `dir` or below it (Linux /proc). */
+async function processesIn(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => "");
+    if (cwd === dir || cwd.startsWith(`${dir}/`)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
 const ephemeralPorts = { WSAUTH_GATEWAY_PORT: "0", WSAUTH_COGNITO_PORT: "0", WSAUTH_DYNAMO_PORT: "0" };
 
 describe("pnpm local (the CLI process)", () => {
@@ -42,32 +53,40 @@ describe("pnpm local (the CLI process)", () => {
   });
   afterAll(() => rm(stateDir, { recursive: true, force: true }));
 
-  it("SIGTERM: every socket gets $disconnect, no connection row is left, outputs.json is removed, exit 0", async () => {
-    const cli = runCli(["--no-web"], { ...ephemeralPorts, WSAUTH_STATE_DIR: stateDir });
-    const outputsFile = join(stateDir, "outputs.json");
-    // Wait for readiness the way tools do: outputs.json appears only once everything answers.
-    while (!existsSync(outputsFile)) {
-      if (cli.child.exitCode !== null) throw new Error(`the CLI exited early: ${cli.output().stderr}`);
-      await sleep(100);
-    }
-    const outputs = JSON.parse(await readFile(outputsFile, "utf8")) as LocalOutputs;
-    expect(cli.output().stdout).toContain(outputs.webSocketUrl);
-    expect(cli.output().stdout).toContain(outputs.demoUsers[0]?.username);
+  it.each(["SIGINT", "SIGTERM"] as const)(
+    "%s: every socket gets $disconnect, no row, file or process is left, exit 0",
+    async (signal) => {
+      const cli = runCli(["--no-web"], { ...ephemeralPorts, WSAUTH_STATE_DIR: stateDir });
+      const outputsFile = join(stateDir, "outputs.json");
+      // Wait for readiness the way tools do: outputs.json appears only once everything answers.
+      while (!existsSync(outputsFile)) {
+        if (cli.child.exitCode !== null) throw new Error(`the CLI exited early: ${cli.output().stderr}`);
+        await sleep(100);
+      }
+      const outputs = JSON.parse(await readFile(outputsFile, "utf8")) as LocalOutputs;
+      expect(cli.output().stdout).toContain(outputs.webSocketUrl);
+      expect(cli.output().stdout).toContain(outputs.demoUsers[0]?.username);
 
-    const { idToken } = await signInDemoUser(outputs, 0);
-    const socket = new WebSocket(outputs.webSocketUrl, [SUBPROTOCOL, idToken]);
-    await new Promise<void>((resolve, reject) => {
-      socket.once("open", () => resolve());
-      socket.once("error", reject);
-    });
-    const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+      const { idToken } = await signInDemoUser(outputs, 0);
+      const socket = new WebSocket(outputs.webSocketUrl, [SUBPROTOCOL, idToken]);
+      await new Promise<void>((resolve, reject) => {
+        socket.once("open", () => resolve());
+        socket.once("error", reject);
+      });
+      const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
 
-    cli.child.kill("SIGTERM");
-    expect(await cli.exited).toBe(0);
-    expect(await closed).toBe(1001);
-    expect(cli.output().stdout).toContain("stopped; 0 connection row(s) left in the registry");
-    expect(existsSync(outputsFile)).toBe(false);
-  });
+      // While it runs, cognito-local is one of them (so the check after the stop can see a leftover).
+      expect(await processesIn(stateDir)).not.toEqual([]);
+      cli.child.kill(signal);
+      expect(await cli.exited).toBe(0);
+      expect(await closed).toBe(1001);
+      expect(cli.output().stdout).toContain("stopped; 0 connection row(s) left in the registry");
+      expect(existsSync(outputsFile)).toBe(false);
+      // The emulators' child processes (cognito-local runs in the state dir) are gone too.
+      expect(await processesIn(stateDir)).toEqual([]);
+      await expect(fetch(outputs.cognitoEndpoint)).rejects.toThrow();
+    },
+  );
 
   describe("with a port in use", () => {
     let blocker: Server;

@@ -51,6 +51,12 @@ interface Connection extends ConnectionFacts {
   lifetimeTimer?: NodeJS.Timeout;
 }
 
+/**
+ * Most bytes queued for one client that it has not read yet. Beyond this it is treated as gone (closed
+ * with 1001), so a client that stops reading cannot make the gateway buffer without bound.
+ */
+const SEND_BUFFER_LIMIT_BYTES = 64 * LIMITS.messagePayloadBytes;
+
 /** A handshake that passed the authorizer and `$connect`, waiting for `ws` to finish the upgrade. */
 interface AcceptedHandshake {
   facts: ConnectionFacts;
@@ -95,6 +101,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const pendingHandshakes = new Set<Promise<unknown>>();
   const pendingDisconnects = new Set<Promise<void>>();
   let closing = false;
+  let routesSet = !options.waitForRoutes;
 
   const functionNames = new Map<string, string>();
   const functionNameOf = (routeKey: string) => {
@@ -211,7 +218,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     let subprotocol: string | undefined;
     const responseHeaders: Array<[string, string]> = [];
-    const connectHandler = routes[ROUTE.connect];
+    const connectHandler = routeHandler(ROUTE.connect);
     if (connectHandler) {
       const invocation = await invokeRoute(ROUTE.connect, connectHandler, events.connectEvent(handshake, facts));
       if (!invocation.ok) {
@@ -340,7 +347,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connection.lastClientActivityAt = connection.lastActiveAt = Date.now();
     const body = isBinary ? data.toString("base64") : data.toString("utf8");
     const routeKey = isBinary ? ROUTE.default : selectRoute(body);
-    const handler = routes[routeKey];
+    const handler = routeHandler(routeKey);
     const event = events.messageEvent(routeKey, connection, body, isBinary);
     if (!handler) {
       // No matching route and no $default: API Gateway answers with an error frame, the connection stays.
@@ -378,8 +385,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return ROUTE.default;
     }
     const action = (parsed as Record<string, unknown> | null)?.[ROUTE_SELECTION_FIELD];
-    if (typeof action !== "string" || action.startsWith("$") || !routes[action]) return ROUTE.default;
+    if (typeof action !== "string" || action.startsWith("$") || !routeHandler(action)) return ROUTE.default;
     return action;
+  }
+
+  /**
+   * The handler of a route key. Own keys only: an action named after an `Object.prototype` member
+   * ("constructor", "toString", "__proto__") is an unknown route, not a call into the prototype.
+   */
+  function routeHandler(routeKey: string): LambdaHandler | undefined {
+    return Object.hasOwn(routes, routeKey) ? routes[routeKey] : undefined;
   }
 
   function sendFrame(connection: Connection, text: string) {
@@ -429,7 +444,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
 
   async function runDisconnect(facts: ConnectionFacts, hostHeader: string, code: number, reason: string) {
-    const handler = routes[ROUTE.disconnect];
+    const handler = routeHandler(ROUTE.disconnect);
     if (!handler) return;
     const invocation = await invokeRoute(
       ROUTE.disconnect,
@@ -458,11 +473,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     post(connectionId, data) {
       const connection = connections.get(connectionId);
       if (!connection || connection.socket.readyState !== WebSocket.OPEN) return Promise.resolve(false);
+      if (connection.socket.bufferedAmount + data.length > SEND_BUFFER_LIMIT_BYTES) {
+        // The client has stopped reading: drop it rather than buffer without bound.
+        closeConnection(connection, CLOSE.goingAway);
+        connection.socket.terminate();
+        return Promise.resolve(false);
+      }
       connection.lastActiveAt = Date.now();
+      // Answered once the frame is queued, as API Gateway answers once it has accepted the message:
+      // waiting for the client to read it would let one client that stops reading stall every sender
+      // (a `sendmessage` to its user, a broadcast). A write that fails later closes the socket.
       // Valid UTF-8 goes out as a text frame (what browsers expect from JSON); anything else as binary.
-      return new Promise<boolean>((resolve, rejectSend) => {
-        connection.socket.send(data, { binary: !isUtf8(data) }, (error) => (error ? rejectSend(error) : resolve(true)));
-      });
+      connection.socket.send(data, { binary: !isUtf8(data) });
+      return Promise.resolve(true);
     },
     delete(connectionId) {
       const connection = connections.get(connectionId);
@@ -477,7 +500,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     const path = (req.url ?? "/").split("?", 1)[0];
-    if (closing) return rejectRaw(socket, 503, "Service Unavailable");
+    if (closing || !routesSet) return rejectRaw(socket, 503, "Service Unavailable");
     if (path !== `/${stage}` && path !== `/${stage}/`) return rejectRaw(socket, 403, "Forbidden");
     wss.handleUpgrade(req, socket, head, onOpen);
   });
@@ -497,6 +520,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     setRoutes(nextRoutes, nextAuthorizer) {
       routes = { ...nextRoutes };
       if (nextAuthorizer) authorizer = nextAuthorizer;
+      routesSet = true;
     },
     async close() {
       if (closing) return;

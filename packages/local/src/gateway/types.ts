@@ -34,6 +34,11 @@ export interface GatewayOptions {
   accountId?: string;
   apiId?: string;
   routes: RouteTable;
+  /**
+   * Refuse every upgrade (503) until the first `setRoutes`: for a gateway that listens before its
+   * handlers (and authorizer) are loaded, so no socket opens without them.
+   */
+  waitForRoutes?: boolean;
   /** REQUEST authorizer on `$connect`. */
   authorizer?: LambdaHandler;
   /** Identity source expressions (`route.request.header.X`, `route.request.querystring.X`). */
@@ -58,7 +63,7 @@ export interface Gateway {
   connectionCount(): number;
   /**
    * Replaces the handlers (hot reload). New events use the new handlers; running invocations finish
-   * on the old ones. When `authorizer` is not passed, the current authorizer stays.
+   * on the old ones. When `authorizer` is not passed, the current authorizer stays. Ends `waitForRoutes`.
    */
   setRoutes(routes: RouteTable, authorizer?: LambdaHandler): void;
   /** Every open socket gets `$disconnect` (awaited), then the server closes. */

@@ -166,7 +166,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         accountId: LOCAL.accountId,
         apiId: LOCAL.apiId,
         // Routes arrive once the handlers are built (they need the gateway's own URLs in their env).
+        // Until then every upgrade is refused (503): without an authorizer the gateway would accept a
+        // socket with no identity (a browser tab left open reconnects as soon as the port answers).
         routes: {},
+        waitForRoutes: true,
         identitySources: AUTHORIZER_IDENTITY_SOURCES,
         limits,
         log: gatewayLog(quiet),
