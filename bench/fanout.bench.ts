@@ -1,13 +1,7 @@
-import { performance } from "node:perf_hooks";
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
-import { createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
-import type { Log } from "@wsauth/core/logging";
-import { createMessenger } from "@wsauth/core/messaging";
-import type { ServerFrame } from "@wsauth/core/protocol";
-import { localDynamoClient } from "../packages/local/src/dynamo/index";
+import { Worker } from "node:worker_threads";
 import type { BenchStack } from "./lib/bench-stack";
 import { closeAll, connectMany } from "./lib/clients";
+import type { FanoutTimes, SenderTask } from "./lib/fanout-sender";
 import { startLatencyRelay } from "./lib/latency-relay";
 import type { BenchResult } from "./lib/result";
 import { figure } from "./lib/stats";
@@ -16,8 +10,9 @@ import { figure } from "./lib/stats";
  * Fan-out: the Messenger's `broadcast` to every live connection and `toUser` for a user with many
  * connections, against the naive pattern of the original sample (list, then one awaited
  * PostToConnection after another). Both list the same rows and post the same bytes through the local
- * gateway's `@connections` API to real sockets. Measured twice: straight over loopback, and through
- * a relay that adds an emulated round trip per request (RTT_MS), as between Lambda and API Gateway.
+ * gateway's `@connections` API to real sockets; the sender runs in its own thread (as a Lambda runs
+ * apart from API Gateway). Measured straight over loopback, and through a relay that adds an emulated
+ * round trip per request (RTT_MS), as between Lambda and API Gateway.
  */
 
 const ROUNDS = 3;
@@ -25,89 +20,20 @@ const ROUNDS = 3;
 const RTT_MS = 10;
 /** A higher Messenger concurrency than its default, measured with RTT_MS to show what it buys. */
 const WIDE_CONCURRENCY = 64;
-const silentLog: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-const FRAME: ServerFrame = {
-  type: "message",
-  from: { userId: "system", username: "system" },
-  data: { bench: true },
-  sentAt: new Date(0).toISOString(),
-};
 
-interface FanoutTimes {
-  broadcast: number;
-  naiveAll: number;
-  toUser: number;
-  naiveUser: number;
-}
-
-async function measure(
-  env: BenchStack,
-  endpoint: string,
-  rounds: { fast: number; naive: number },
-  expectedTotal: number,
-  concurrency?: number,
-): Promise<FanoutTimes> {
-  const { outputs } = env.stack;
-  const dynamo = localDynamoClient(outputs.dynamoEndpoint);
-  const management = new ApiGatewayManagementApiClient({
-    endpoint,
-    region: LOCAL.region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+/** Runs one sender task in a fresh worker thread (the bench runs under `node --import tsx`, which workers inherit). */
+function measure(task: SenderTask): Promise<FanoutTimes> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./lib/ts-worker.mjs", import.meta.url), {
+      workerData: { entry: new URL("./lib/fanout-sender.ts", import.meta.url).href, task },
+    });
+    worker.once("message", (message: { ok: true; times: FanoutTimes } | { ok: false; error: string }) => {
+      void worker.terminate();
+      if (message.ok) resolve(message.times);
+      else reject(new Error(`fan-out sender failed: ${message.error}`));
+    });
+    worker.once("error", reject);
   });
-  const store = createConnectionStore({ tableName: outputs.tableName, client: dynamo });
-  const messenger = createMessenger({
-    endpoint,
-    store,
-    client: management,
-    log: silentLog,
-    ...(concurrency ? { concurrency } : {}),
-  });
-  const bytes = new TextEncoder().encode(JSON.stringify(FRAME));
-  const target = env.users[0];
-  if (!target) throw new Error("no bench users");
-  const naiveSend = async (ids: string[]) => {
-    for (const id of ids) await management.send(new PostToConnectionCommand({ ConnectionId: id, Data: bytes }));
-  };
-  const timed = async (run: () => Promise<unknown>) => {
-    const start = performance.now();
-    await run();
-    return performance.now() - start;
-  };
-  const best: FanoutTimes = { broadcast: Infinity, naiveAll: Infinity, toUser: Infinity, naiveUser: Infinity };
-  try {
-    for (let round = 0; round < Math.max(rounds.fast, rounds.naive); round += 1) {
-      if (round < rounds.fast) {
-        best.broadcast = Math.min(
-          best.broadcast,
-          await timed(async () => {
-            const report = await messenger.broadcast(FRAME);
-            if (report.delivered !== expectedTotal) {
-              throw new Error(`broadcast delivered ${report.delivered} of ${expectedTotal}`);
-            }
-          }),
-        );
-        best.toUser = Math.min(best.toUser, await timed(() => messenger.toUser(target.userId, FRAME)));
-      }
-      if (round < rounds.naive) {
-        best.naiveAll = Math.min(
-          best.naiveAll,
-          await timed(async () => {
-            const ids: string[] = [];
-            for await (const page of store.walk()) ids.push(...page.map((record) => record.connectionId));
-            await naiveSend(ids);
-          }),
-        );
-        best.naiveUser = Math.min(
-          best.naiveUser,
-          await timed(async () => naiveSend((await store.listByUser(target.userId)).map((r) => r.connectionId))),
-        );
-      }
-    }
-  } finally {
-    management.destroy();
-    dynamo.destroy();
-  }
-  return best;
 }
 
 function figures(times: FanoutTimes, total: number, perUser: number, label: string): BenchResult[] {
@@ -165,22 +91,34 @@ export async function runFanoutBench(
       received += 1;
     };
   }
+  const target = users[0];
+  if (!target) throw new Error("no bench users");
   const management = new URL(stack.outputs.managementEndpoint);
   const relay = await startLatencyRelay({ host: management.hostname, port: Number(management.port) }, RTT_MS);
   let loopback: FanoutTimes;
   let withRtt: FanoutTimes;
   let wide: FanoutTimes;
   try {
-    loopback = await measure(env, stack.outputs.managementEndpoint, { fast: rounds, naive: rounds }, total);
+    const base = {
+      dynamoEndpoint: stack.outputs.dynamoEndpoint,
+      tableName: stack.outputs.tableName,
+      userId: target.userId,
+      expectedTotal: total,
+    };
+    const delayed = `${relay.endpoint}${management.pathname}`;
+    loopback = await measure({
+      ...base,
+      endpoint: stack.outputs.managementEndpoint,
+      rounds: { fast: rounds, naive: rounds },
+    });
     // The naive pattern takes about total x RTT here: one round is enough and keeps the run bounded.
-    withRtt = await measure(env, `${relay.endpoint}${management.pathname}`, { fast: rounds, naive: 1 }, total);
-    wide = await measure(
-      env,
-      `${relay.endpoint}${management.pathname}`,
-      { fast: rounds, naive: 0 },
-      total,
-      WIDE_CONCURRENCY,
-    );
+    withRtt = await measure({ ...base, endpoint: delayed, rounds: { fast: rounds, naive: 1 } });
+    wide = await measure({
+      ...base,
+      endpoint: delayed,
+      rounds: { fast: rounds, naive: 0 },
+      concurrency: WIDE_CONCURRENCY,
+    });
   } finally {
     await relay.stop();
     await closeAll(clients);

@@ -1,11 +1,20 @@
 import { ADMIN_GROUP, RESOURCE } from "@wsauth/core/constants";
 
 // Users sign in with their email address; Cognito mails a code to verify it on sign-up.
+// The email address is the name every frame shows (`username`), so it must be one the user proved they
+// own: a changed address only takes effect once its new code is confirmed (until then the token keeps
+// the old, verified one). SST already makes user names case-insensitive, so `Alice@…` and `alice@…`
+// are one user.
 export const userPool = new sst.aws.CognitoUserPool(RESOURCE.userPool, {
   usernames: ["email"],
   verify: {
     emailSubject: "Your wsauth verification code",
     emailMessage: "Your wsauth verification code is {####}",
+  },
+  transform: {
+    userPool: (args) => {
+      args.userAttributeUpdateSettings = { attributesRequireVerificationBeforeUpdates: ["email"] };
+    },
   },
 });
 

@@ -2,8 +2,9 @@ import { handler } from "./functions";
 import { api } from "./realtime";
 import { table } from "./storage";
 
-// API Gateway does not always deliver $disconnect; the sweeper removes registry rows whose connection
-// is gone (checked through @connections) or past the 2 h lifetime cap.
+// API Gateway does not always deliver $disconnect. Every minute the sweeper closes connections whose
+// token has expired or that reached the 2 h cap (a row whose connection is already gone answers 410 and
+// is deleted) and deletes rows past `expireAt`; between sweeps, a send that meets a 410 prunes the row.
 export const sweep = new sst.aws.CronV2("Sweep", {
   schedule: "rate(1 minute)",
   function: handler("sweep", [table, api]),

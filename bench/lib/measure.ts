@@ -45,16 +45,16 @@ async function runSlice<Input>(runner: Runner<Input>, sliceMs: number): Promise<
 }
 
 /**
- * Measures several figures in interleaved rounds (a short slice of each, round-robin) and keeps each
- * figure's best round. On a shared machine the load changes from second to second; interleaving
- * exposes every figure to the same conditions, so the ratios between them stay meaningful. The
- * order rotates every round, so no figure always runs right after the same neighbour (e.g. inherits
- * the garbage of an allocation-heavy one).
+ * Measures several figures in interleaved rounds (a short slice of each, round-robin) and returns
+ * every slice's rate, per figure, in round order. On a shared machine the load changes from second
+ * to second; interleaving exposes every figure to the same conditions, so the ratios between them
+ * stay meaningful. The order rotates every round, so no figure always runs right after the same
+ * neighbour (e.g. inherits the garbage of an allocation-heavy one).
  */
-export async function interleavedOpsPerSecond<Name extends string>(
+export async function interleavedSamples<Name extends string>(
   figures: Record<Name, FigureSpec<never>>,
   options: { rounds: number; sliceMs: number },
-): Promise<Record<Name, number>> {
+): Promise<Record<Name, number[]>> {
   const names = Object.keys(figures) as Name[];
   const runners = new Map<Name, Runner<unknown>>();
   for (const name of names) {
@@ -62,14 +62,37 @@ export async function interleavedOpsPerSecond<Name extends string>(
     if (spec.inputs.length === 0) throw new Error(`figure ${name} has no inputs`);
     runners.set(name, { spec, next: 0 });
   }
-  const best = Object.fromEntries(names.map((name) => [name, 0])) as Record<Name, number>;
+  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<Name, number[]>;
   for (const [, runner] of runners) await runOperations(runner, runner.spec.warmup ?? 0);
   for (let round = 0; round < options.rounds; round += 1) {
     for (let offset = 0; offset < names.length; offset += 1) {
       const name = names[(round + offset) % names.length] as Name;
       const runner = runners.get(name) as Runner<unknown>;
-      best[name] = Math.max(best[name], await runSlice(runner, options.sliceMs));
+      samples[name].push(await runSlice(runner, options.sliceMs));
     }
   }
-  return best;
+  return samples;
+}
+
+/** The `q` quantile (0..1, nearest rank) of some numbers. */
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+}
+
+/**
+ * Each figure's rate over interleaved rounds (see `interleavedSamples`), summarised by a quantile of
+ * its slices: high enough to skip slices that a burst of other work slowed down, low enough that no
+ * single lucky slice decides the figure.
+ */
+export async function interleavedOpsPerSecond<Name extends string>(
+  figures: Record<Name, FigureSpec<never>>,
+  options: { rounds: number; sliceMs: number; quantile: number },
+): Promise<Record<Name, number>> {
+  const samples = await interleavedSamples(figures, options);
+  const names = Object.keys(samples) as Name[];
+  return Object.fromEntries(names.map((name) => [name, quantile(samples[name], options.quantile)])) as Record<
+    Name,
+    number
+  >;
 }

@@ -11,6 +11,8 @@ import {
   countSocketsOpened,
   JWT_PATTERN,
   launchChromium,
+  layoutShift,
+  measureLayoutShift,
   signInThroughForm,
   socketsOpened,
   textOf,
@@ -73,6 +75,7 @@ if (!installed && process.env.CI) {
       const context = await browser.newContext();
       context.on("console", (message) => consoleLines.push(message.text()));
       await countSocketsOpened(context, stack.outputs.webSocketUrl);
+      await measureLayoutShift(context);
       contexts.push(context);
       return context;
     };
@@ -295,6 +298,14 @@ if (!installed && process.env.CI) {
       ]);
       await page.getByRole("button", { name: "Send echo" }).focus();
       await page.screenshot({ path: join(ARTIFACTS, "focus-ring.png") });
+    });
+
+    it("does not shift its layout as answers arrive", async () => {
+      // Sign-up, confirmation, sign-in, the socket opening, a transport switch, a refused and a
+      // received broadcast: together below 0.1, the "good" cumulative layout shift of Web Vitals.
+      const shift = await layoutShift(newUser);
+      expect(shift).toBeGreaterThanOrEqual(0);
+      expect(shift).toBeLessThan(0.1);
     });
 
     it("never shows or logs a token", async () => {

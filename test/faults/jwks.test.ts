@@ -38,5 +38,12 @@ describe("JWKS unreachable at the authorizer's cold start", () => {
     );
     expect(accepted).toBe(true);
     expect(await settle(() => stack.gateway.connectionCount(), 0)).toBe(0);
+    // The denied attempts never reached `$connect`; the accepted one was removed by its `$disconnect`.
+    const rows = async () => {
+      let count = 0;
+      for await (const page of stack.store.walk({ includeExpired: true })) count += page.length;
+      return count;
+    };
+    expect(await settle(rows, 0)).toBe(0);
   });
 });

@@ -50,7 +50,10 @@ describe(`load: ${size.users} users x ${size.connectionsPerUser} connections x $
     await settle(() => stack.gateway.connectionCount(), 0);
     const baselineHeap = settledHeap();
 
+    const started = Date.now();
     const tally = await runLoadScenario(stack.outputs, users, size);
+    const counts = { ...tally, errorFrames: tally.errorFrames.length };
+    console.info(`load run: ${JSON.stringify(counts)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     expect(tally.connections).toBe(total);
     expect(tally.errorFrames).toEqual([]);
@@ -66,6 +69,7 @@ describe(`load: ${size.users} users x ${size.connectionsPerUser} connections x $
     expect(await settle(() => countRegistryRows(stack.outputs), 0)).toBe(0);
     // "Near the baseline": what 1,000 connections' buffers and closures would hold is far more.
     const growth = settledHeap() - baselineHeap;
+    console.info(`gateway process heap: ${(growth / 1024 / 1024).toFixed(1)} MB above the warm baseline`);
     expect(growth).toBeLessThan(24 * 1024 * 1024);
   }, 600_000);
 });

@@ -73,3 +73,22 @@ export async function countSocketsOpened(context: BrowserContext, urlPrefix: str
 export function socketsOpened(page: Page): Promise<number> {
   return page.evaluate(() => (globalThis as { __socketsOpened?: number }).__socketsOpened ?? -1);
 }
+
+/**
+ * Sums the layout shifts (Layout Instability API) of each page of `context` that no user input
+ * just caused, as Core Web Vitals' CLS does; read it with `layoutShift(page)`.
+ */
+export async function measureLayoutShift(context: BrowserContext): Promise<void> {
+  await context.addInitScript({
+    content: `(() => {
+  window.__layoutShift = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__layoutShift += entry.value;
+  }).observe({ type: "layout-shift", buffered: true });
+})();`,
+  });
+}
+
+export function layoutShift(page: Page): Promise<number> {
+  return page.evaluate(() => (globalThis as { __layoutShift?: number }).__layoutShift ?? -1);
+}

@@ -1,11 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
 import { AUTHORIZER_IDENTITY_SOURCES, LOCAL, type LocalOutputs } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
-import { createMessenger, createRealtime, type Realtime } from "@wsauth/core/messaging";
 import { type LocalCognito, startCognito } from "../../../packages/local/src/cognito/index";
 import {
   createConnectionsTable,
@@ -22,7 +20,7 @@ import { type FaultProxy, startFaultProxy } from "./proxy";
 /**
  * The local stack assembled from its own parts (dynalite, the Cognito emulator, the gateway, the
  * handler host running the real handlers) with a cuttable relay in front of DynamoDB and of the
- * JWKS endpoint, and a gateway that can be crashed and started again on the same port.
+ * JWKS endpoint.
  */
 
 const quietLog: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -37,16 +35,6 @@ export interface FaultStack {
   jwksProxy: FaultProxy;
   /** Direct registry access (not through the relay), for assertions. */
   store: ConnectionStore;
-  /**
-   * The registry's own operations with a clock `offsetMs` ahead (the sweep of a later minute), talking
-   * to the gateway's `@connections` API like the handlers do.
-   */
-  realtimeAt(offsetMs: number): Realtime;
-  /**
-   * The gateway process dies: its sockets drop and no `$disconnect` runs. `whileDown` runs, then a new
-   * gateway starts on the same port with the same handlers.
-   */
-  crashGateway(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,7 +76,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       limits,
       log: quietLog,
     };
-    let gateway = await startGateway({ ...gatewayOptions, port: 0, routes: {} });
+    const gateway = await startGateway({ ...gatewayOptions, port: 0, routes: {} });
     const handlers = await startHandlerHost({
       stateDir,
       env: handlerEnvironment({
@@ -113,12 +101,6 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     // Closed before the handlers (stops run in reverse), so every `$disconnect` reaches a handler.
     stops.push(() => gateway.close());
 
-    const management = new ApiGatewayManagementApiClient({
-      endpoint: gateway.managementEndpoint,
-      region: LOCAL.region,
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    });
-    stops.push(async () => management.destroy());
     const store = createConnectionStore({ tableName: LOCAL.tableName, client: directClient });
 
     const outputs: LocalOutputs = {
@@ -143,30 +125,6 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       dynamoProxy,
       jwksProxy,
       store,
-      realtimeAt(offsetMs) {
-        const now = () => Date.now() + offsetMs;
-        const clock = createConnectionStore({ tableName: LOCAL.tableName, client: directClient, now });
-        const messenger = createMessenger({
-          endpoint: gateway.managementEndpoint,
-          store: clock,
-          client: management,
-          log: quietLog,
-        });
-        return createRealtime({ store: clock, messenger, now, log: quietLog });
-      },
-      async crashGateway(whileDown) {
-        const { port } = gateway;
-        // What a killed process leaves: no handler runs for the sockets it held.
-        gateway.setRoutes({});
-        await gateway.close();
-        await whileDown?.();
-        gateway = await startGateway({
-          ...gatewayOptions,
-          port,
-          routes: handlers.routes,
-          authorizer: handlers.authorizer,
-        });
-      },
       stop: stopAll,
     };
   } catch (error) {

@@ -13,8 +13,12 @@ import { useSocket } from "./useSocket";
  */
 
 const URL_ = "ws://127.0.0.1:3001/local";
+let tokenFetches = 0;
 // Stable across renders, as the hook requires.
-const getToken = async (): Promise<IdToken> => ({ token: "t1", expiresAt: Date.now() + 60 * 60 * 1000 });
+const getToken = async (): Promise<IdToken> => {
+  tokenFetches += 1;
+  return { token: "t1", expiresAt: Date.now() + 60 * 60 * 1000 };
+};
 
 function Probe({ userKey, transport }: { userKey: string; transport: Transport }) {
   const { status } = useSocket(userKey, { url: URL_, getToken, transport });
@@ -33,6 +37,7 @@ beforeEach(() => {
   (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
   vi.stubGlobal("WebSocket", FakeWebSocket);
   FakeWebSocket.reset();
+  tokenFetches = 0;
   container = document.createElement("div");
   document.body.append(container);
   root = createRoot(container);
@@ -49,6 +54,8 @@ describe("useSocket under StrictMode", () => {
     await render("alice");
     await settle();
     expect(FakeWebSocket.instances).toHaveLength(1);
+    // One client for the tab: the StrictMode remount did not start a second connection attempt.
+    expect(tokenFetches).toBe(1);
     expect(FakeWebSocket.latest().protocols).toEqual([SUBPROTOCOL, "t1"]);
     expect(shownState()).toBe("connecting");
 

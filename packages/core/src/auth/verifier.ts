@@ -169,8 +169,9 @@ class DecodedTokenVerifier extends JwtVerifierBase<IssuerVerifyProperties, Issue
 }
 
 /**
- * The configured pool's issuers (on AWS Cognito's regional and global forms, as CognitoJwtVerifier
- * accepts; locally the emulator's) with Cognito's claim checks: token use, client id, groups.
+ * The configured pool's issuers (on AWS, Cognito's regional and global issuer forms, as
+ * CognitoJwtVerifier accepts; locally, the emulator's) with Cognito's claim checks: token use,
+ * client id, groups.
  */
 function createBackend(config: TokenVerifierConfig): { verifier: DecodedTokenVerifier; issuers: string[] } {
   const tokenUse = config.acceptAccessTokens ? null : "id";

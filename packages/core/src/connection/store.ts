@@ -62,7 +62,11 @@ export interface ConnectionStore {
    */
   listForTarget(target: string): Promise<ConnectionRecord[]>;
   /** Moves a live connection's `tokenExp` forward (never back); `undefined` when the row is gone. */
-  extendToken(connectionId: string, tokenExp: number): Promise<ConnectionRecord | undefined>;
+  /**
+   * `reauth`: records a fresh token's `exp` and groups on a live row. Never moves `tokenExp` backwards
+   * (a stale reauth must not shorten a newer one); the same `exp` again is accepted.
+   */
+  extendToken(connectionId: string, tokenExp: number, groups?: string[]): Promise<ConnectionRecord | undefined>;
   /** Pages of live connections, every shard in turn (a Query per shard, never a Scan). */
   walk(options?: WalkOptions): AsyncIterable<ConnectionRecord[]>;
 }
@@ -197,15 +201,15 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
       return byUserId.length > 0 ? byUserId : listForUsername(target);
     },
 
-    async extendToken(connectionId, tokenExp) {
+    async extendToken(connectionId, tokenExp, groups) {
       const cutoff = nowSeconds();
       try {
         const { data } = await connections
           .patch({ shard: shardOf(connectionId), connectionId })
-          .set({ tokenExp })
+          .set(groups ? { tokenExp, groups } : { tokenExp })
           // Only a live row, and never backwards (a stale reauth must not shorten a newer one).
           .where(
-            ({ expireAt, tokenExp: current }, { gt, lt }) => `${gt(expireAt, cutoff)} AND ${lt(current, tokenExp)}`,
+            ({ expireAt, tokenExp: current }, { gt, lte }) => `${gt(expireAt, cutoff)} AND ${lte(current, tokenExp)}`,
           )
           .go({ response: "all_new" });
         return toRecord(data);

@@ -162,3 +162,13 @@ export const WEB_ENV = {
   /** `USER_SRP_AUTH` when deployed; `USER_PASSWORD_AUTH` locally (the emulator has no SRP). */
   authFlow: "NEXT_PUBLIC_AUTH_FLOW",
 } as const;
+
+/**
+ * Timeouts of the handlers' calls to DynamoDB and the `@connections` API. A stalled dependency must
+ * fail a call (reported as `dependency_failed`) well inside the 29 s integration timeout, even after
+ * the SDK's retries, instead of holding the handler until the gateway gives up on it.
+ */
+export const DEPENDENCY_TIMEOUTS = {
+  connectionTimeoutMs: 1_000,
+  requestTimeoutMs: 3_000,
+} as const;

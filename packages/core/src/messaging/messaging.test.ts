@@ -23,12 +23,12 @@ const alice: ConnectionIdentity = {
 const bob: ConnectionIdentity = { ...alice, userId: "sub-bob", username: "bob@example.com" };
 const admin: ConnectionIdentity = { ...alice, userId: "sub-admin", username: "admin@example.com", groups: ["admins"] };
 
-/** Tokens are opaque here: "<sub>:<exp>". The real verifier is covered by the auth suites. */
+/** Tokens are opaque here: "<sub>:<exp>[:<group,group>]". The real verifier is covered by the auth suites. */
 const verifier: ReauthVerifier = {
   async verify(token) {
-    const [userId, exp] = token.split(":");
+    const [userId, exp, groups] = token.split(":");
     if (!userId || !exp) throw new IdentityError("unauthorized", "token rejected: token_malformed");
-    return { userId, tokenExp: Number(exp) };
+    return { userId, tokenExp: Number(exp), groups: groups ? groups.split(",") : [] };
   },
 };
 
@@ -58,7 +58,7 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
       maxAttempts: 1,
     });
-    messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, concurrency: 4 });
+    messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, concurrency: 4, now });
     realtime = createRealtime({ store, messenger, verifier, now });
   });
 
@@ -205,6 +205,29 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     expect(gateway.received(id).at(-1)).toEqual({ type: "pong" });
   });
 
+  it("delivers nothing but replies to a connection whose token has expired", async () => {
+    const from = await connect(admin);
+    const expiring = await connect({ ...bob, tokenExp: T0S + 60 });
+    clock = T0 + 120_000;
+    await expect(
+      send(from, "sendmessage", { action: "sendmessage", to: bob.username, data: "after exp" }),
+    ).rejects.toMatchObject({ code: "unknown_target" });
+    await send(from, "broadcast", { action: "broadcast", data: "to all" });
+    expect(gateway.received(expiring)).toEqual([]);
+    expect(gateway.received(from)).toMatchObject([{ type: "broadcast", data: "to all" }]);
+    // Replies still reach it: that is how it learns why it is being closed.
+    await expect(send(expiring, "ping", { action: "ping" })).rejects.toMatchObject({ code: "token_expired" });
+  });
+
+  it("reauth takes the fresh token's groups: a removed admin can no longer broadcast", async () => {
+    const id = await connect(admin);
+    await send(id, "reauth", { action: "reauth", token: `${admin.userId}:${T0S + 3600}` });
+    await expect(send(id, "broadcast", { action: "broadcast", data: 1 })).rejects.toMatchObject({ code: "forbidden" });
+    await send(id, "reauth", { action: "reauth", token: `${admin.userId}:${T0S + 3600}:admins` });
+    await send(id, "broadcast", { action: "broadcast", data: 2 });
+    expect(gateway.received(id)).toContainEqual(expect.objectContaining({ type: "broadcast", data: 2 }));
+  });
+
   it("uses the authorizer context when the row is missing, never the body", async () => {
     const id = "unregistered=";
     gateway.open(id);
@@ -246,6 +269,9 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     });
     expect(gateway.received(id)).toMatchObject([{ type: "message", from: { userId: "system" }, data: { n: 1 } }]);
     expect(await realtime.notify({ userId: "sub-nobody", data: 1 })).toEqual({ delivered: 0, gone: 0, failed: 0 });
+    // `userId` is a user id only: a sign-in name there reaches nobody.
+    expect(await realtime.notify({ userId: "bob@example.com", data: 1 })).toEqual({ delivered: 0, gone: 0, failed: 0 });
+    expect(await realtime.notify({ userId: bob.userId, data: 2 })).toEqual({ delivered: 1, gone: 0, failed: 0 });
     await expect(realtime.notify({ data: 1 })).rejects.toMatchObject({ code: "validation_failed" });
     await expect(realtime.notify({ userId: "a", username: "b", data: 1 })).rejects.toMatchObject({
       code: "validation_failed",

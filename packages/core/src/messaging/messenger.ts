@@ -19,9 +19,13 @@ export interface DeliveryReport {
 export interface Messenger {
   /** Sends one frame to one connection. */
   toConnection(connectionId: string, frame: ServerFrame): Promise<DeliveryReport>;
-  /** Sends one frame to each of the given connections. */
+  /**
+   * Sends one frame to each of the given connections. A registry record whose token has expired is
+   * skipped: that connection is no longer authorised to receive anything but replies to its own frames
+   * (which go through `toConnection`) and is closed by its next frame or the sweep.
+   */
   toConnections(
-    connections: readonly Pick<ConnectionRecord, "connectionId">[],
+    connections: readonly (Pick<ConnectionRecord, "connectionId"> & Partial<Pick<ConnectionRecord, "tokenExp">>)[],
     frame: ServerFrame,
   ): Promise<DeliveryReport>;
   /** Sends one frame to every live connection of the user(s) `target` names (user id or username). */
@@ -43,6 +47,8 @@ export interface MessengerOptions {
   client?: ApiGatewayManagementApiClient;
   /** Sends in flight at once (default 16): keeps a broadcast within the management API's rate. */
   concurrency?: number;
+  /** Clock in epoch milliseconds (tests pin it). */
+  now?: () => number;
   log?: Log;
 }
 
@@ -67,6 +73,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
   const { store } = options;
   const client = options.client ?? new ApiGatewayManagementApiClient({ endpoint: options.endpoint });
   const concurrency = options.concurrency ?? 16;
+  const now = options.now ?? Date.now;
   const log = options.log ?? createLog("messenger");
 
   /** Deletes the row of a closed connection; a failure is logged, the sweep or TTL catches it later. */
@@ -98,12 +105,14 @@ export function createMessenger(options: MessengerOptions): Messenger {
   }
 
   async function toConnections(
-    connections: readonly Pick<ConnectionRecord, "connectionId">[],
+    connections: readonly (Pick<ConnectionRecord, "connectionId"> & Partial<Pick<ConnectionRecord, "tokenExp">>)[],
     frame: ServerFrame,
   ): Promise<DeliveryReport> {
     // Serialised once: a broadcast sends the same bytes to every connection.
     const data = new TextEncoder().encode(JSON.stringify(frame));
-    const ids = [...new Set(connections.map((connection) => connection.connectionId))];
+    const nowSeconds = now() / 1000;
+    const authorised = connections.filter(({ tokenExp }) => tokenExp === undefined || tokenExp > nowSeconds);
+    const ids = [...new Set(authorised.map((connection) => connection.connectionId))];
     const outcomes = await pMap(ids, (id) => sendOne(id, data), { concurrency });
     const report = { ...EMPTY };
     for (const outcome of outcomes) report[outcome] += 1;

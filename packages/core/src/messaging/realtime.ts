@@ -23,7 +23,7 @@ import type { DeliveryReport, Messenger } from "./messenger";
  * `@wsauth/core/auth`) satisfies it; it rejects with `WsAuthError`s carrying stable codes.
  */
 export interface ReauthVerifier {
-  verify(token: string): Promise<Pick<ConnectionIdentity, "userId" | "tokenExp">>;
+  verify(token: string): Promise<Pick<ConnectionIdentity, "userId" | "tokenExp" | "groups">>;
 }
 
 /** A frame as a message route receives it. */
@@ -183,7 +183,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     if (verified.userId !== caller.userId) {
       throw new IdentityError("forbidden", "the token belongs to another user");
     }
-    const updated = await store.extendToken(caller.connectionId, verified.tokenExp);
+    // The fresh token's groups replace the ones from `$connect`: someone removed from `admins` loses
+    // `broadcast` at their next reauth, not at the 2 h cap.
+    const updated = await store.extendToken(caller.connectionId, verified.tokenExp, verified.groups);
     if (!updated) throw new IdentityError("unauthorized", "the connection is no longer registered");
     log.info("connection reauthenticated", { connectionId: caller.connectionId, userId: caller.userId });
     await reply(caller.connectionId, frames.reauthenticated(Math.max(updated.tokenExp, verified.tokenExp)));
@@ -289,8 +291,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       if (!parsed.success) throw new InputError("validation_failed", describe(parsed.error));
       const { userId, username, data } = parsed.data;
       assertDataSize(data);
-      const target = (userId ?? username) as string;
-      const report = await messenger.toUser(target, frames.message(SYSTEM_SENDER, data as JsonValue, now()));
+      // An explicit `userId` names a user id only, never someone signing in with that string.
+      const targets = userId !== undefined ? await store.listByUser(userId) : await store.listForTarget(username ?? "");
+      const report = await messenger.toConnections(targets, frames.message(SYSTEM_SENDER, data as JsonValue, now()));
       log.info("notified", { by: userId === undefined ? "username" : "userId", ...report });
       return report;
     },

@@ -1,6 +1,8 @@
+import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { sharedTokenVerifier } from "@wsauth/core/auth";
 import { createConnectionStore } from "@wsauth/core/connection";
+import { DEPENDENCY_TIMEOUTS } from "@wsauth/core/constants";
 import { createMessenger, createRealtime, type Realtime } from "@wsauth/core/messaging";
 import { Resource } from "sst";
 
@@ -11,10 +13,28 @@ import { Resource } from "sst";
  */
 let instance: Realtime | undefined;
 
+/**
+ * Every SDK call gives up after DEPENDENCY_TIMEOUTS (the SDK only warns about a slow request unless
+ * told to throw), so a stalled dependency becomes `dependency_failed` instead of a hung handler.
+ */
+export const dependencyRequestHandler = {
+  connectionTimeout: DEPENDENCY_TIMEOUTS.connectionTimeoutMs,
+  requestTimeout: DEPENDENCY_TIMEOUTS.requestTimeoutMs,
+  throwOnRequestTimeout: true,
+} as const;
+
 export function realtime(): Realtime {
   if (!instance) {
-    const store = createConnectionStore({ tableName: Resource.Connections.name, client: new DynamoDBClient({}) });
-    const messenger = createMessenger({ endpoint: Resource.Realtime.managementEndpoint, store });
+    const requestHandler = dependencyRequestHandler;
+    const store = createConnectionStore({
+      tableName: Resource.Connections.name,
+      client: new DynamoDBClient({ requestHandler }),
+    });
+    const messenger = createMessenger({
+      endpoint: Resource.Realtime.managementEndpoint,
+      store,
+      client: new ApiGatewayManagementApiClient({ endpoint: Resource.Realtime.managementEndpoint, requestHandler }),
+    });
     instance = createRealtime({ store, messenger, verifier: () => sharedTokenVerifier(Resource) });
   }
   return instance;
