@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
-import { AUTHORIZER_IDENTITY_SOURCES, LOCAL, type LocalOutputs } from "@wsauth/core/constants";
+import { AUTHORIZER_IDENTITY_SOURCES, LIMITS, LOCAL, type LocalOutputs } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { type LocalCognito, startCognito } from "../../../packages/local/src/cognito/index";
 import {
@@ -94,7 +94,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       watch: false,
       quiet: true,
       reporter,
-      integrationTimeoutMs: limits.integrationTimeoutMs ?? 29_000,
+      integrationTimeoutMs: limits.integrationTimeoutMs ?? LIMITS.integrationTimeoutMs,
     });
     stops.push(() => handlers.close());
     gateway.setRoutes(handlers.routes, handlers.authorizer);

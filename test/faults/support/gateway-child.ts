@@ -1,4 +1,4 @@
-import { AUTHORIZER_IDENTITY_SOURCES, LOCAL } from "@wsauth/core/constants";
+import { AUTHORIZER_IDENTITY_SOURCES, LIMITS, LOCAL } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { startGateway } from "../../../packages/local/src/gateway/index";
 import { startHandlerHost } from "../../../packages/local/src/handlers/index";
@@ -42,7 +42,7 @@ const handlers = await startHandlerHost({
   watch: false,
   quiet: true,
   reporter: consoleReporter({ quiet: true }),
-  integrationTimeoutMs: 10_000,
+  integrationTimeoutMs: LIMITS.integrationTimeoutMs,
 });
 gateway.setRoutes(handlers.routes, handlers.authorizer);
 process.stdout.write(`${JSON.stringify({ port: gateway.port })}\n`);

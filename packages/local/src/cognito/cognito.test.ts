@@ -2,9 +2,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  ConfirmSignUpCommand,
   GetTokensFromRefreshTokenCommand,
   GetUserCommand,
   InitiateAuthCommand,
+  SignUpCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
 import { ADMIN_GROUP } from "@wsauth/core/constants";
 import { Amplify } from "aws-amplify";
@@ -14,8 +16,9 @@ import type { Reporter } from "../runner";
 import { DEMO_USERS, type LocalCognito, localCognitoClient, startCognito } from "./index";
 
 const warnings: string[] = [];
+const infos: string[] = [];
 const reporter: Reporter = {
-  info: () => {},
+  info: (line) => infos.push(line),
   warn: (line) => warnings.push(line),
   error: (line) => warnings.push(line),
 };
@@ -68,6 +71,32 @@ describe("local Cognito (cognito-local behind the refresh bridge)", () => {
 
     const bobId = claims((await passwordSignIn(bob.username, bob.password))?.IdToken ?? "");
     expect(bobId["cognito:groups"]).toBeUndefined();
+  });
+
+  it("signs up with the code it reports, and marks the confirmed email verified as Cognito does", async () => {
+    const email = "carol@example.com";
+    const password = "Carol-Local-Test-3!";
+    const client = localCognitoClient(cognito.endpoint);
+    try {
+      await client.send(
+        new SignUpCommand({
+          ClientId: cognito.clientId,
+          Username: email,
+          Password: password,
+          UserAttributes: [{ Name: "email", Value: email }],
+        }),
+      );
+      await expect.poll(() => infos.find((line) => line.startsWith(`confirmation code for ${email}:`))).toBeTruthy();
+      const code = infos.find((line) => line.startsWith(`confirmation code for ${email}:`))?.split(": ")[1] ?? "";
+      await client.send(
+        new ConfirmSignUpCommand({ ClientId: cognito.clientId, Username: email, ConfirmationCode: code }),
+      );
+    } finally {
+      client.destroy();
+    }
+    const id = claims((await passwordSignIn(email, password))?.IdToken ?? "");
+    expect(id.email).toBe(email);
+    expect(String(id.email_verified)).toBe("true");
   });
 
   it("rejects a wrong password", async () => {

@@ -67,6 +67,7 @@ export async function startCognito(options: CognitoOptions): Promise<LocalCognit
       started = await attempt();
     }
     const { emulator, userPoolId, clientId } = started;
+    bridge.setUserPoolId(userPoolId);
     const issuer = `${bridge.endpoint}/${userPoolId}`;
     return {
       endpoint: bridge.endpoint,

@@ -7,7 +7,10 @@ import type { AddressInfo } from "node:net";
  * Amplify v6 refreshes tokens with `GetTokensFromRefreshToken`, which cognito-local does not implement.
  * The bridge answers that call by asking cognito-local for `InitiateAuth` with `REFRESH_TOKEN_AUTH`
  * (same tokens, different envelope). It also corrects cognito-local's OpenID discovery document, which
- * names a fixed `localhost:9229` issuer. Every other request passes through untouched.
+ * names a fixed `localhost:9229` issuer, and after a successful `ConfirmSignUp` marks the user's email
+ * as verified, as Cognito does for a pool that verifies email (cognito-local leaves it unverified, so
+ * the user's address would never count as their sign-in name). Every other request passes through
+ * untouched.
  */
 export interface RefreshBridge {
   /** `http://127.0.0.1:<port>`: what clients (SDK, Amplify `userPoolEndpoint`) talk to. */
@@ -15,11 +18,14 @@ export interface RefreshBridge {
   port: number;
   /** Points the bridge at cognito-local once it runs; until then requests get 503. */
   setUpstream(url: string): void;
+  /** The pool whose confirmed sign-ups get `email_verified` (set once the pool is provisioned). */
+  setUserPoolId(userPoolId: string): void;
   close(): Promise<void>;
 }
 
 const TARGET_PREFIX = "AWSCognitoIdentityProviderService.";
 const REFRESH_TARGET = `${TARGET_PREFIX}GetTokensFromRefreshToken`;
+const CONFIRM_SIGN_UP_TARGET = `${TARGET_PREFIX}ConfirmSignUp`;
 const AMZ_JSON = "application/x-amz-json-1.1";
 const MAX_BODY_BYTES = 1024 * 1024;
 const HOP_BY_HOP = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"]);
@@ -117,7 +123,38 @@ export function toRefreshResponse(initiateAuthOutput: unknown): Record<string, u
 export async function startRefreshBridge(options: { port: number; host?: string }): Promise<RefreshBridge> {
   const host = options.host ?? "127.0.0.1";
   let upstream: string | undefined;
+  let userPoolId: string | undefined;
   let endpoint = "";
+
+  /** Cognito verifies the address a sign-up code was mailed to when the code is confirmed. */
+  const markEmailVerified = async (origin: string, requestBody: Buffer) => {
+    const { Username } = JSON.parse(requestBody.toString("utf8")) as { Username?: unknown };
+    if (!userPoolId || typeof Username !== "string") return;
+    const call = async (target: string, body: unknown) => {
+      const answer = await fetch(origin, {
+        method: "POST",
+        headers: { "content-type": AMZ_JSON, "x-amz-target": `${TARGET_PREFIX}${target}` },
+        body: JSON.stringify(body),
+      });
+      const text = await answer.text();
+      if (!answer.ok) throw new Error(`${target} for a confirmed sign-up failed (${answer.status}): ${text}`);
+      return JSON.parse(text) as unknown;
+    };
+    const user = (await call("AdminGetUser", { UserPoolId: userPoolId, Username })) as {
+      UserAttributes?: Array<{ Name?: string; Value?: string }>;
+    };
+    const email = user.UserAttributes?.find((attribute) => attribute.Name === "email")?.Value;
+    if (!email) return;
+    // cognito-local only changes `email_verified` together with the address itself.
+    await call("AdminUpdateUserAttributes", {
+      UserPoolId: userPoolId,
+      Username,
+      UserAttributes: [
+        { Name: "email", Value: email },
+        { Name: "email_verified", Value: "true" },
+      ],
+    });
+  };
 
   const refresh = async (req: IncomingMessage, res: ServerResponse, origin: string) => {
     let input: RefreshRequest;
@@ -152,12 +189,16 @@ export async function startRefreshBridge(options: { port: number; host?: string 
       headers.set(name, Array.isArray(value) ? value.join(", ") : value);
     }
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
+    const requestBody = hasBody ? await readBody(req) : undefined;
     const answer = await fetch(`${origin}${req.url ?? "/"}`, {
       method: req.method ?? "GET",
       headers,
-      ...(hasBody ? { body: await readBody(req) } : {}),
+      ...(requestBody ? { body: requestBody } : {}),
       redirect: "manual",
     });
+    if (answer.ok && requestBody && req.headers["x-amz-target"] === CONFIRM_SIGN_UP_TARGET) {
+      await markEmailVerified(origin, requestBody);
+    }
     const body = Buffer.from(await answer.arrayBuffer());
     const outHeaders: Record<string, string> = {};
     answer.headers.forEach((value, name) => {
@@ -218,6 +259,9 @@ export async function startRefreshBridge(options: { port: number; host?: string 
     port,
     setUpstream(url) {
       upstream = url.replace(/\/$/, "");
+    },
+    setUserPoolId(id) {
+      userPoolId = id;
     },
     close: () =>
       new Promise<void>((resolve) => {
