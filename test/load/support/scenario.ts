@@ -23,7 +23,7 @@ export const FULL_SIZE: LoadSize = {
   connectionsPerUser: 100,
   messagesPerConnection: 100,
   directMessagesPerUser: 5,
-  window: 4,
+  window: 1,
 };
 export const REDUCED_SIZE: LoadSize = {
   users: 4,

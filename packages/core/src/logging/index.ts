@@ -12,9 +12,21 @@
 const JWT_SHAPE = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
 const SECRET_KEYS = /token|password|secret|authorization|signature|cookie|sec-websocket-protocol/i;
 
+/** Whether a field name marks a secret; names come from code, so the answers are memoised (bounded). */
+const secretKeyCache = new Map<string, boolean>();
+function isSecretKey(key: string): boolean {
+  let secret = secretKeyCache.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEYS.test(key);
+    if (secretKeyCache.size < 1024) secretKeyCache.set(key, secret);
+  }
+  return secret;
+}
+
 /** Masks JWT-shaped substrings and secret-named fields, recursively. */
 export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return value.replace(JWT_SHAPE, "[redacted-jwt]");
+  // Every JWT starts with "eyJ" (base64url of `{"`): strings without it skip the regex.
+  if (typeof value === "string") return value.includes("eyJ") ? value.replace(JWT_SHAPE, "[redacted-jwt]") : value;
   if (depth > 6 || value === null || typeof value !== "object") return value;
   if (value instanceof Error) {
     const { code } = value as { code?: unknown };
@@ -22,8 +34,9 @@ export function redact(value: unknown, depth = 0): unknown {
   }
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    out[key] = SECRET_KEYS.test(key) && typeof item === "string" ? "[redacted]" : redact(item, depth + 1);
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    out[key] = isSecretKey(key) && typeof item === "string" ? "[redacted]" : redact(item, depth + 1);
   }
   return out;
 }
@@ -46,27 +59,48 @@ function configuredLevel(): LogLevel {
   return raw in SEVERITY ? (raw as LogLevel) : raw === "trace" ? "debug" : raw === "fatal" ? "error" : "info";
 }
 
+/** ISO time of the current millisecond, formatted once per millisecond however many lines share it. */
+let lastMs = 0;
+let lastIso = "";
+function timestampNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 /** A logger for one component (`authorizer`, `connect`, `gateway`, ...). */
 export function createLog(service: string, options: { level?: LogLevel } = {}): Log {
   const threshold = SEVERITY[options.level ?? configuredLevel()];
-  const enabled = (level: LogLevel) => SEVERITY[level] >= threshold;
-  const write = (level: LogLevel) => (message: string, fields?: LogFields) => {
-    if (!enabled(level)) return;
-    const entry = {
-      level: level.toUpperCase(),
-      timestamp: new Date().toISOString(),
-      service,
-      message: redact(message),
-      ...(fields ? (redact(fields) as LogFields) : {}),
+  const write = (level: LogLevel) => {
+    const levelName = level.toUpperCase();
+    const stream = level === "error" || level === "warn" ? process.stderr : process.stdout;
+    // The constant head of every line is serialised once; the authorizer writes one line per rejected
+    // token, so this is on the path a flood of forged tokens takes.
+    const head = `{"level":${JSON.stringify(levelName)},"timestamp":"`;
+    const serviceField = `","service":${JSON.stringify(service)},`;
+    return (message: string, fields?: LogFields) => {
+      if (SEVERITY[level] < threshold) return;
+      const entry: Record<string, unknown> = { message: redact(message) };
+      if (fields) {
+        for (const key in fields) {
+          const item = fields[key];
+          if (item === undefined || key === "level" || key === "timestamp" || key === "service") continue;
+          entry[key] = isSecretKey(key) && typeof item === "string" ? "[redacted]" : redact(item, 1);
+        }
+      }
+      let body: string;
+      try {
+        body = JSON.stringify(entry);
+      } catch {
+        // A field that cannot be serialised (a cycle, a BigInt) must not take the caller down with it.
+        body = JSON.stringify({ message: entry.message });
+      }
+      // `body` is `{"message":...}`: splice the constant head in front of its first field.
+      stream.write(`${head}${timestampNow()}${serviceField}${body.slice(1)}\n`);
     };
-    let line: string;
-    try {
-      line = JSON.stringify(entry);
-    } catch {
-      // A field that cannot be serialised (a cycle, a BigInt) must not take the caller down with it.
-      line = JSON.stringify({ level: entry.level, timestamp: entry.timestamp, service, message: entry.message });
-    }
-    (level === "error" || level === "warn" ? process.stderr : process.stdout).write(`${line}\n`);
   };
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
