@@ -143,6 +143,14 @@ export async function runLoadScenario(outputs: LocalOutputs, users: LoadUser[], 
       } else {
         // Error frames of the routes, and the gateway's own `{"message":"Internal server error"}`.
         tally.errorFrames.push(frame);
+        // A rejected frame gets no echo: release the oldest one in flight so the run goes on (the
+        // missing echo is then counted as lost).
+        const waiters = echoWaiters[index];
+        const oldest = waiters?.keys().next();
+        if (waiters && oldest && !oldest.done) {
+          waiters.get(oldest.value)?.();
+          waiters.delete(oldest.value);
+        }
       }
     };
   });

@@ -143,6 +143,24 @@ describe("valid tokens", () => {
     expect(decision).toMatchObject({ effect: "allow", identity: { transport: "subprotocol" } });
   });
 
+  it("never takes an unverified email as the user's name", async () => {
+    const token = remember(
+      signJwt(
+        { kid: "key-1", alg: "RS256" },
+        idTokenClaims({
+          issuer: jwks.issuer,
+          clientId: CLIENT_ID,
+          username: "erin",
+          email: "victim@example.com",
+          extra: { email_verified: false },
+        }),
+        signingKey.privateKey,
+      ),
+    );
+    const decision = await decideConnect(buildConnectAuthorizerEvent({ subprotocolToken: token }), verifier);
+    expect(decision).toMatchObject({ effect: "allow", identity: { username: "erin", email: "victim@example.com" } });
+  });
+
   it("uses cognito:username when the token has no email", async () => {
     const token = remember(
       signJwt(

@@ -123,7 +123,10 @@ function stringList(value: unknown): string[] {
 
 function identityOf(payload: Record<string, unknown>, sub: string, exp: number): VerifiedToken {
   const email = typeof payload.email === "string" && payload.email !== "" ? payload.email : undefined;
-  const signInName = [email, payload["cognito:username"], payload.username].find(
+  // The address is the name others see and address messages to, so it counts only once the user has
+  // proved they own it; an unverified one (a pending change, an unconfirmed sign-up) never does.
+  const emailVerified = payload.email_verified === true || payload.email_verified === "true";
+  const signInName = [emailVerified ? email : undefined, payload["cognito:username"], payload.username].find(
     (value): value is string => typeof value === "string" && value !== "",
   );
   return {
