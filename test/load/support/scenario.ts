@@ -15,6 +15,8 @@ export interface LoadSize {
   window: number;
 }
 
+/** An echo that has not come by then is counted as lost (well past the 29 s integration timeout). */
+const ANSWER_GUARD_MS = 60_000;
 /** A receipt that has not come by then is counted as missing (the run goes on to report it). */
 const RECEIPT_GUARD_MS = 120_000;
 
@@ -161,11 +163,18 @@ export async function runLoadScenario(outputs: LocalOutputs, users: LoadUser[], 
       sequence,
       (s) =>
         new Promise<void>((resolve) => {
-          echoWaiters[index]?.set(s, resolve);
+          // Past the integration timeout every frame has its answer (echo or error frame), unless the
+          // answer itself was lost: then release it so the run ends and the loss is counted.
+          const guard = setTimeout(resolve, ANSWER_GUARD_MS);
+          const done = () => {
+            clearTimeout(guard);
+            resolve();
+          };
+          echoWaiters[index]?.set(s, done);
           tally.echoesSent += 1;
           client.send({ c: index, s });
-          // A closed socket never answers: resolve so the run ends and the loss is counted.
-          void client.closed.then(() => resolve());
+          // A closed socket never answers either.
+          void client.closed.then(done);
         }),
       { concurrency: size.window },
     );
