@@ -7,6 +7,7 @@ import { connectEvent, messageEvent } from "../../../test/helpers/websocket-even
 import { handler as connect } from "./connect";
 import { handler as notify } from "./notify";
 import { handler as ping } from "./ping";
+import { handler as whoami } from "./whoami";
 
 // The linked table does not exist: every DynamoDB call fails, as when the table or its permissions are broken.
 describe("handlers when the registry is unavailable", () => {
@@ -39,7 +40,7 @@ describe("handlers when the registry is unavailable", () => {
 
   it("a message route answers 200 and tells the caller dependency_failed", async () => {
     gateway.open("D2=");
-    expect(await ping(messageEvent("ping", '{"action":"ping"}', { connectionId: "D2=", authorizer }))).toEqual({
+    expect(await whoami(messageEvent("whoami", '{"action":"whoami"}', { connectionId: "D2=", authorizer }))).toEqual({
       statusCode: 200,
     });
     expect(gateway.received("D2=")).toEqual([
@@ -49,9 +50,17 @@ describe("handlers when the registry is unavailable", () => {
 
   it("a message route still answers 200 when the reply cannot be delivered either", async () => {
     gateway.fail("D3=", 400);
-    expect(await ping(messageEvent("ping", '{"action":"ping"}', { connectionId: "D3=", authorizer }))).toEqual({
+    expect(await whoami(messageEvent("whoami", '{"action":"whoami"}', { connectionId: "D3=", authorizer }))).toEqual({
       statusCode: 200,
     });
+  });
+
+  it("ping and echo need no registry while the token is valid, so they keep answering", async () => {
+    gateway.open("D4=");
+    expect(await ping(messageEvent("ping", '{"action":"ping"}', { connectionId: "D4=", authorizer }))).toEqual({
+      statusCode: 200,
+    });
+    expect(gateway.received("D4=")).toEqual([{ type: "pong" }]);
   });
 
   it("notify rejects with dependency_failed", async () => {

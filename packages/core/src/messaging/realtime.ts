@@ -117,19 +117,29 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     return typeof source === "function" ? source() : source;
   }
 
-  /** The caller's connection: the registry row (it has `reauth`'s newer exp), else the authorizer context. */
-  async function callerOf(message: IncomingMessage): Promise<ConnectionRecord> {
+  /** Routes that need nothing from the registry while the connection's original token is valid. */
+  const CONTEXT_ONLY_ROUTES: ReadonlySet<MessageRouteKey> = new Set([ROUTE.default, ROUTE.ping]);
+
+  /**
+   * The caller's connection. The registry row is the full record (a `reauth` extends its `tokenExp`
+   * and refreshes its groups; `sendmessage` takes the sender from it). Echo and ping need only who is
+   * calling and whether the token is still valid, which the authorizer context (API Gateway's record
+   * of the `$connect` decision) answers without a read, so they read the row only once the context's
+   * token has expired, to see whether a `reauth` extended it.
+   */
+  async function callerOf(route: MessageRouteKey, message: IncomingMessage): Promise<ConnectionRecord> {
+    const identity = parseAuthorizerContext(message.authorizer);
+    const fromContext = (context: ConnectionIdentity): ConnectionRecord => ({
+      connectionId: message.connectionId,
+      ...context,
+      connectedAt: message.connectedAt ?? now(),
+      expireAt: Number.POSITIVE_INFINITY,
+    });
+    if (identity && CONTEXT_ONLY_ROUTES.has(route) && identity.tokenExp * 1000 > now()) return fromContext(identity);
     const stored = await store.get(message.connectionId);
     if (stored) return stored;
-    const identity = parseAuthorizerContext(message.authorizer);
     if (!identity) throw new IdentityError("unauthorized", "the connection has no identity");
-    const connectedAt = message.connectedAt ?? now();
-    return {
-      connectionId: message.connectionId,
-      ...identity,
-      connectedAt,
-      expireAt: Number.POSITIVE_INFINITY,
-    };
+    return fromContext(identity);
   }
 
   const reply = async (connectionId: string, frame: ServerFrame): Promise<DeliveryReport> => {
@@ -218,7 +228,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     },
 
     async receive(route, message) {
-      const caller = await callerOf(message);
+      const caller = await callerOf(route, message);
       // `reauth` is how a client renews an expiring token, so it is let through; everything else on
       // a connection whose token has passed its `exp` is refused (and the caller closes it).
       if (route !== ROUTE.reauth && caller.tokenExp * 1000 <= now()) {

@@ -52,5 +52,5 @@ describe("clients of the handlers against a stalled dependency", () => {
     });
     const messenger = createMessenger({ endpoint: stalled.endpoint, store, client: management });
     expect(await messenger.toConnection("c1=", { type: "pong" })).toEqual({ delivered: 0, gone: 0, failed: 1 });
-  }, 20_000);
+  }, 40_000);
 });
