@@ -7,6 +7,9 @@ import { runGatewayBench } from "./gateway.bench";
 import { type BenchStack, startBenchStack } from "./lib/bench-stack";
 import { type BenchResult, formatResults } from "./lib/result";
 
+// Node 20 is this project's runtime: the AWS SDK's notice about its future Node 22 floor is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 /**
  * `pnpm bench [auth|gateway|connect|fanout ...] [--json]`: runs the named benchmarks (all by default),
  * prints one table with every figure next to its baseline, and with `--json` writes the figures to
