@@ -32,11 +32,17 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** Preload that ends a Node child (and its group) once the stack's process is gone. */
+const EXIT_WITH_PARENT = new URL("./exit-with-parent.mjs", import.meta.url).href;
+
 export function startChild(options: ChildOptions): Child {
-  const child: ChildProcess = spawn(options.command, options.args, {
+  // Node children get the preload; their stdin is a pipe only the stack holds (see exit-with-parent.mjs).
+  const isNode = options.command === process.execPath;
+  const args = isNode ? ["--import", EXIT_WITH_PARENT, ...options.args] : options.args;
+  const child: ChildProcess = spawn(options.command, args, {
     cwd: options.cwd,
     env: options.env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [isNode ? "pipe" : "ignore", "pipe", "pipe"],
     detached: true,
   });
   const recent: string[] = [];
