@@ -136,9 +136,16 @@ async function main(): Promise<number> {
     return stopping;
   };
 
+  // Ctrl-C reaches this process twice: from the terminal (the whole process group) and forwarded by the
+  // package manager that started it. Only a signal that comes later than that is a second request.
+  const DUPLICATE_SIGNAL_WINDOW_MS = 1_000;
+  let firstSignalAt = 0;
   const exitOnSignal = new Promise<number>((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       process.on(signal, () => {
+        const now = Date.now();
+        if (firstSignalAt && now - firstSignalAt < DUPLICATE_SIGNAL_WINDOW_MS) return;
+        firstSignalAt ||= now;
         if (stopping) {
           reporter.warn(`${signal} again while stopping: forcing exit`);
           process.exit(1);
