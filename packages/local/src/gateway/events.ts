@@ -136,25 +136,10 @@ export class EventFactory {
   }
 
   messageEvent(routeKey: string, facts: ConnectionFacts, body: string, isBase64Encoded: boolean) {
-    // Built as one literal: this runs for every client message.
-    const now = Date.now();
-    const requestId = newId();
     return {
       requestContext: {
-        routeKey,
+        ...this.requestContext(routeKey, "MESSAGE", facts),
         messageId: newId(),
-        eventType: "MESSAGE" as const,
-        extendedRequestId: requestId,
-        requestTime: formatRequestTime(now),
-        messageDirection: "IN" as const,
-        stage: this.api.stage,
-        connectedAt: facts.connectedAt,
-        requestTimeEpoch: now,
-        identity: facts.identity,
-        requestId,
-        domainName: this.api.domainName,
-        connectionId: facts.connectionId,
-        apiId: this.api.apiId,
         authorizer: facts.authorizer,
       },
       body,
