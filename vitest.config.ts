@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
 // not compete with each other for this machine's two cores.
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/summary-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Node 20 is this project's runtime; the SDK's notice about its future Node 22 floor is noise here.
