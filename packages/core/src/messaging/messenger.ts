@@ -65,10 +65,6 @@ function statusOf(error: unknown): number | undefined {
 
 const EMPTY: DeliveryReport = { delivered: 0, gone: 0, failed: 0 };
 
-function add(a: DeliveryReport, b: DeliveryReport): DeliveryReport {
-  return { delivered: a.delivered + b.delivered, gone: a.gone + b.gone, failed: a.failed + b.failed };
-}
-
 export function createMessenger(options: MessengerOptions): Messenger {
   const { store } = options;
   const client = options.client ?? new ApiGatewayManagementApiClient({ endpoint: options.endpoint });
@@ -104,19 +100,26 @@ export function createMessenger(options: MessengerOptions): Messenger {
     }
   }
 
-  async function toConnections(
-    connections: readonly (Pick<ConnectionRecord, "connectionId"> & Partial<Pick<ConnectionRecord, "tokenExp">>)[],
-    frame: ServerFrame,
-  ): Promise<DeliveryReport> {
+  /** Sends one frame to every id with `concurrency` sends in flight; ids may arrive while it sends. */
+  async function sendAll(ids: Iterable<string> | AsyncIterable<string>, frame: ServerFrame): Promise<DeliveryReport> {
     // Serialised once: a broadcast sends the same bytes to every connection.
     const data = new TextEncoder().encode(JSON.stringify(frame));
-    const nowSeconds = now() / 1000;
-    const authorised = connections.filter(({ tokenExp }) => tokenExp === undefined || tokenExp > nowSeconds);
-    const ids = [...new Set(authorised.map((connection) => connection.connectionId))];
     const outcomes = await pMap(ids, (id) => sendOne(id, data), { concurrency });
     const report = { ...EMPTY };
     for (const outcome of outcomes) report[outcome] += 1;
     return report;
+  }
+
+  /** A record whose token has expired gets nothing but replies (see `toConnections`). */
+  const authorised = (tokenExp: number | undefined) => tokenExp === undefined || tokenExp > now() / 1000;
+
+  async function toConnections(
+    connections: readonly (Pick<ConnectionRecord, "connectionId"> & Partial<Pick<ConnectionRecord, "tokenExp">>)[],
+    frame: ServerFrame,
+  ): Promise<DeliveryReport> {
+    const ids = new Set<string>();
+    for (const { connectionId, tokenExp } of connections) if (authorised(tokenExp)) ids.add(connectionId);
+    return sendAll(ids, frame);
   }
 
   return {
@@ -128,9 +131,14 @@ export function createMessenger(options: MessengerOptions): Messenger {
     },
 
     async broadcast(frame) {
-      let report = { ...EMPTY };
-      for await (const page of store.walk()) report = add(report, await toConnections(page, frame));
-      return report;
+      // One pool over the whole walk: sends keep `concurrency` in flight across page boundaries instead
+      // of draining at the end of every page, while the next page is read.
+      async function* recipients(): AsyncIterable<string> {
+        for await (const page of store.walk()) {
+          for (const { connectionId, tokenExp } of page) if (authorised(tokenExp)) yield connectionId;
+        }
+      }
+      return sendAll(recipients(), frame);
     },
 
     async disconnect(connectionId) {
