@@ -33,6 +33,7 @@ export default $config({
       managementEndpoint: api.managementEndpoint,
       tableName: table.name,
       webUrl: web.url,
+      stage: $app.stage,
     };
     return outputs;
   },

@@ -106,6 +106,7 @@ describe("the gateway process is killed and restarted", () => {
   it("clients see the drop and reconnect; stale rows are pruned on send and by the sweep", async () => {
     const outputs = {
       region: LOCAL.region,
+      stage: LOCAL.stage,
       userPoolId: cognito.userPoolId,
       userPoolClientId: cognito.clientId,
       cognitoEndpoint: cognito.endpoint,

@@ -1,4 +1,4 @@
-import { parseAuthorizerContext } from "@wsauth/core/auth";
+import { offeredSubprotocol, parseAuthorizerContext } from "@wsauth/core/auth";
 import { WsAuthError } from "@wsauth/core/errors";
 import { createLog } from "@wsauth/core/logging";
 import type { GatewayResponse, WebSocketEvent } from "./lib/events";
@@ -14,14 +14,16 @@ export async function handler(event: WebSocketEvent): Promise<GatewayResponse> {
     const caller = parseAuthorizerContext(authorizer);
     // The authorizer guards every $connect, so a missing context is a configuration fault, not the client's.
     if (!caller) throw new WsAuthError("internal", "no authorizer context on $connect");
-    const record = await realtime().connect({
+    await realtime().connect({
       connectionId,
       identity: caller,
       connectedAt: connectedAt ?? Date.now(),
       sourceIp: identity?.sourceIp,
       userAgent: identity?.userAgent,
     });
-    return connectAccepted(record.transport);
+    // Answer `wsauth.v1` whenever the client offered it (whichever transport carried the token): a
+    // browser fails the handshake when none of the subprotocols it offered is selected.
+    return connectAccepted(offeredSubprotocol(event));
   } catch (error) {
     return connectFailed(log, connectionId, error);
   }

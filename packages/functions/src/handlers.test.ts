@@ -53,7 +53,7 @@ describe("route handlers (AWS-shaped events, dynalite, @connections over HTTP)",
     return { connectionId, authorizer };
   }
 
-  it("$connect stores the authorizer's identity and answers the subprotocol when the token came that way", async () => {
+  it("$connect stores the authorizer's identity and answers the subprotocol whenever the client offered it", async () => {
     const authorizer = authorizerFor("sub-1", { transport: "subprotocol", groups: "admins,readers" });
     const response = await connect(
       connectEvent({
@@ -75,6 +75,16 @@ describe("route handlers (AWS-shaped events, dynalite, @connections over HTTP)",
     });
     const query = await connect(connectEvent({ connectionId: "Conn2=", authorizer: authorizerFor("sub-1") }));
     expect(query).toEqual({ statusCode: 200 });
+    // Token in the query string, but the client offered `wsauth.v1` too: it must be answered, or the
+    // browser fails the handshake.
+    const offered = await connect(
+      connectEvent({
+        connectionId: "Conn3=",
+        authorizer: authorizerFor("sub-1"),
+        headers: { "Sec-WebSocket-Protocol": SUBPROTOCOL },
+      }),
+    );
+    expect(offered).toEqual({ statusCode: 200, headers: { "Sec-WebSocket-Protocol": SUBPROTOCOL } });
   });
 
   it("$connect ignores a forged authorizer in the body, headers or query", async () => {

@@ -111,6 +111,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       managementEndpoint: gateway.managementEndpoint,
       tableName: LOCAL.tableName,
       webUrl: "",
+      stage: LOCAL.stage,
       cognitoEndpoint: cognito.endpoint,
       dynamoEndpoint: dynamo.endpoint,
       demoUsers: cognito.demoUsers.map(({ username, password }) => ({ username, password })),

@@ -140,6 +140,8 @@ export const OUTPUT_KEYS = [
   "managementEndpoint",
   "tableName",
   "webUrl",
+  /** Which stage wrote them: `.sst/outputs.json` holds only the last `sst deploy`/`sst dev`'s outputs. */
+  "stage",
 ] as const;
 export type Outputs = Record<(typeof OUTPUT_KEYS)[number], string>;
 export interface LocalOutputs extends Outputs {

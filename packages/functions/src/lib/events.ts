@@ -15,6 +15,7 @@ export interface WebSocketEvent {
     identity?: { sourceIp?: string; userAgent?: string };
   };
   headers?: Record<string, string | undefined>;
+  multiValueHeaders?: Record<string, string[] | undefined>;
   body?: string | null;
   isBase64Encoded?: boolean;
 }

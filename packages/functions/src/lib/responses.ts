@@ -1,5 +1,4 @@
-import type { Transport } from "@wsauth/core/auth";
-import { SUBPROTOCOL } from "@wsauth/core/constants";
+import type { SUBPROTOCOL } from "@wsauth/core/constants";
 import { isClientSafe, toWsAuthError, type WsAuthError } from "@wsauth/core/errors";
 import type { Log } from "@wsauth/core/logging";
 import type { Realtime } from "@wsauth/core/messaging";
@@ -8,8 +7,8 @@ import type { GatewayResponse } from "./events";
 
 /**
  * How outcomes become gateway responses and error frames: the one place this is decided.
- * - `$connect`: success is 200, with `Sec-WebSocket-Protocol: wsauth.v1` when the token came as a
- *   subprotocol (the browser fails the handshake unless the server picks one it offered). Any failure
+ * - `$connect`: success is 200, with `Sec-WebSocket-Protocol: wsauth.v1` whenever the client offered
+ *   it (the browser fails the handshake unless the server picks one it offered). Any failure
  *   rejects the upgrade with 500 and no detail; the log has the code.
  * - Message routes: always 200. A client error (bad input, identity) is answered with an `error`
  *   frame with its code and message; a dependency failure or bug is logged with its code and the
@@ -34,8 +33,8 @@ export function logFailure(log: Log, message: string, error: WsAuthError, fields
   else log.error(message, { code: error.code, ...fields, error: error.cause ?? error });
 }
 
-export function connectAccepted(transport: Transport): GatewayResponse {
-  return transport === "subprotocol" ? { statusCode: 200, headers: { "Sec-WebSocket-Protocol": SUBPROTOCOL } } : OK;
+export function connectAccepted(subprotocol: typeof SUBPROTOCOL | undefined): GatewayResponse {
+  return subprotocol ? { statusCode: 200, headers: { "Sec-WebSocket-Protocol": subprotocol } } : OK;
 }
 
 export function connectFailed(log: Log, connectionId: string, thrown: unknown): GatewayResponse {

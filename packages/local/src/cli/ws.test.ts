@@ -114,6 +114,15 @@ describe("pnpm ws (against dynalite and an @connections server)", () => {
     expect(local.err).toMatch(/not found: start the local stack first/);
     const stage = await run("list", "--stage", "production", "--outputs", join(emptyDir, "none.json"));
     expect(stage.err).toMatch(/sst deploy --stage production/);
+    // Outputs of another stage (the last `sst dev`, say) are refused, never used for "production".
+    const otherStage = join(emptyDir, "other-stage.json");
+    await writeFile(
+      otherStage,
+      JSON.stringify({ stage: "alice", tableName: TABLE, managementEndpoint: gateway.endpoint, region: LOCAL.region }),
+    );
+    const wrong = await run("list", "--stage", "production", "--outputs", otherStage);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/holds the outputs of stage "alice", not "production"/);
     expect((await run("send", "--user", "x", "{nope")).err).toMatch(/invalid_json/);
     expect((await run("send", "{}")).err).toMatch(/--user/);
     expect((await run("list", "--table", TABLE)).err).toMatch(/go together/);

@@ -104,6 +104,12 @@ export async function resolveTarget(flags: TargetFlags, rootDir: string): Promis
     ? `deploy the stage first (sst deploy --stage ${stage}) or pass --table/--endpoint/--region`
     : "start the local stack first (pnpm local), or pass --stage / --outputs";
   const outputs = await readOutputs(file, hint);
+  // `.sst/outputs.json` is rewritten by every `sst deploy`/`sst dev`, whatever the stage: refuse to
+  // push to whichever stage happened to run last when another one was asked for.
+  if (stage && outputs.stage !== stage) {
+    const found = typeof outputs.stage === "string" ? `stage "${outputs.stage}"` : "an unnamed stage";
+    throw new CliError(`${file} holds the outputs of ${found}, not "${stage}": ${hint}`);
+  }
   const dynamoEndpoint = !stage && typeof outputs.dynamoEndpoint === "string" ? outputs.dynamoEndpoint : undefined;
   return {
     tableName: requireString(outputs, "tableName", file),

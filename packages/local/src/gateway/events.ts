@@ -30,9 +30,10 @@ export interface ConnectionFacts {
 }
 
 export function readHandshake(req: IncomingMessage, search: string): Handshake {
-  // rawHeaders keeps the client's header-name casing, as API Gateway's events do.
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // rawHeaders keeps the client's header-name casing, as API Gateway's events do. The maps have no
+  // prototype: a header or parameter may be named `constructor` or `__proto__`.
+  const headers: Record<string, string> = Object.create(null);
+  const multiValueHeaders: Record<string, string[]> = Object.create(null);
   for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
     const name = req.rawHeaders[index] as string;
     const value = req.rawHeaders[index + 1] as string;
@@ -66,8 +67,8 @@ export function readHandshake(req: IncomingMessage, search: string): Handshake {
     host: req.headers.host ?? "",
   };
   if ([...query.keys()].length > 0) {
-    const single: Record<string, string> = {};
-    const multi: Record<string, string[]> = {};
+    const single: Record<string, string> = Object.create(null);
+    const multi: Record<string, string[]> = Object.create(null);
     for (const [name, value] of query) {
       single[name] = value;
       const values = multi[name];

@@ -20,6 +20,7 @@ describe("gateway: hostile clients", () => {
   beforeAll(async () => {
     ({ gateway } = await startTestGateway({
       routes: {
+        $connect: recording(events, "$connect"),
         $default: recording(events, "$default"),
         $disconnect: recording(events, "$disconnect"),
         ping: recording(events, "ping"),
@@ -27,6 +28,18 @@ describe("gateway: hostile clients", () => {
     }));
   });
   afterAll(() => gateway.close());
+
+  it("accepts headers and query parameters named after Object.prototype members, as plain values", async () => {
+    const client = await open(`${gateway.url}?toString=1&constructor=2&constructor=3&__proto__=4`, [], {
+      headers: { constructor: "c", valueOf: "v" },
+    });
+    const event = await events.next("$connect", (e) => e.queryStringParameters?.toString === "1");
+    expect(event.queryStringParameters).toMatchObject({ toString: "1", constructor: "3" });
+    expect(event.multiValueQueryStringParameters?.constructor).toEqual(["2", "3"]);
+    expect(event.headers?.constructor).toBe("c");
+    expect(event.multiValueHeaders?.valueOf).toEqual(["v"]);
+    client.socket.close();
+  });
 
   it.each(["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"])(
     "routes an action named after an Object.prototype member (%s) to $default",

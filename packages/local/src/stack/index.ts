@@ -255,6 +255,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       managementEndpoint: gateway.managementEndpoint,
       tableName: LOCAL.tableName,
       webUrl,
+      stage: LOCAL.stage,
       cognitoEndpoint: cognito.endpoint,
       dynamoEndpoint: dynamo.endpoint,
       demoUsers: cognito.demoUsers.map(({ username, password }) => ({ username, password })),

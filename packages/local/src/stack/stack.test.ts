@@ -66,6 +66,20 @@ describe("local stack (programmatic)", () => {
     }
   });
 
+  it("takes the token from the query string and still answers a client that offered wsauth.v1", async () => {
+    const { idToken } = await signInDemoUser(stack.outputs, 0);
+    const socket = new WebSocket(`${stack.outputs.webSocketUrl}?idToken=${encodeURIComponent(idToken)}`, [SUBPROTOCOL]);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once("open", () => resolve());
+        socket.once("error", reject);
+      });
+      expect(socket.protocol).toBe(SUBPROTOCOL);
+    } finally {
+      socket.close();
+    }
+  });
+
   it("refuses a socket without a valid token", async () => {
     const socket = new WebSocket(stack.outputs.webSocketUrl, [SUBPROTOCOL, "not-a-jwt"]);
     const status = await new Promise<number | undefined>((resolve) => {
