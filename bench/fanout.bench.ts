@@ -1,8 +1,8 @@
 import { Worker } from "node:worker_threads";
+import { startTcpRelay } from "../test/helpers/tcp-relay";
 import type { BenchStack } from "./lib/bench-stack";
 import { closeAll, connectMany } from "./lib/clients";
 import type { FanoutTimes, SenderTask } from "./lib/fanout-sender";
-import { startLatencyRelay } from "./lib/latency-relay";
 import type { BenchResult } from "./lib/result";
 import { figure } from "./lib/stats";
 
@@ -94,7 +94,7 @@ export async function runFanoutBench(
   const target = users[0];
   if (!target) throw new Error("no bench users");
   const management = new URL(stack.outputs.managementEndpoint);
-  const relay = await startLatencyRelay({ host: management.hostname, port: Number(management.port) }, RTT_MS);
+  const relay = await startTcpRelay({ host: management.hostname, port: Number(management.port) }, { delayMs: RTT_MS });
   let loopback: FanoutTimes;
   let withRtt: FanoutTimes;
   let wide: FanoutTimes;

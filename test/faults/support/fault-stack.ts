@@ -15,7 +15,7 @@ import { type Gateway, type GatewayLimits, startGateway } from "../../../package
 import { type HandlerHost, startHandlerHost } from "../../../packages/local/src/handlers/index";
 import { consoleReporter } from "../../../packages/local/src/runner/index";
 import { handlerEnvironment } from "../../../packages/local/src/stack/index";
-import { type FaultProxy, startFaultProxy } from "./proxy";
+import { startTcpRelay, type TcpRelay } from "../../helpers/tcp-relay";
 
 /**
  * The local stack assembled from its own parts (dynalite, the Cognito emulator, the gateway, the
@@ -30,9 +30,9 @@ export interface FaultStack {
   gateway: Gateway;
   handlers: HandlerHost;
   /** Relay the handlers use for DynamoDB. */
-  dynamoProxy: FaultProxy;
+  dynamoProxy: TcpRelay;
   /** Relay the authorizer uses for the JWKS. */
-  jwksProxy: FaultProxy;
+  jwksProxy: TcpRelay;
   /** Direct registry access (not through the relay), for assertions. */
   store: ConnectionStore;
   stop(): Promise<void>;
@@ -60,9 +60,9 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     await createConnectionsTable(directClient, LOCAL.tableName);
     const cognito: LocalCognito = await startCognito({ port: 0, stateDir, reporter });
     stops.push(() => cognito.stop());
-    const dynamoProxy = await startFaultProxy({ host: "127.0.0.1", port: dynamo.port });
+    const dynamoProxy = await startTcpRelay({ host: "127.0.0.1", port: dynamo.port });
     stops.push(() => dynamoProxy.stop());
-    const jwksProxy = await startFaultProxy({ host: "127.0.0.1", port: cognito.port }, { cut: options.jwksDown });
+    const jwksProxy = await startTcpRelay({ host: "127.0.0.1", port: cognito.port }, { cut: options.jwksDown });
     stops.push(() => jwksProxy.stop());
 
     const limits = options.gatewayLimits ?? {};

@@ -1,12 +1,14 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 
 /**
- * A TCP relay in front of a dependency (DynamoDB, the Cognito/JWKS endpoint) that a test can cut:
- * while cut its port is closed (new connections are refused) and open ones are dropped, exactly what
- * a client sees when the dependency is down; `restore` listens on the same port again. The
- * dependency itself keeps its state, so recovery can be checked against the data that was there.
+ * A loopback TCP relay in front of a server (DynamoDB, the Cognito/JWKS endpoint, the management API).
+ * - Fault tests cut it: while cut its port is closed (new connections are refused) and open ones are
+ *   dropped, exactly what a client sees when the dependency is down; `restore` listens on the same
+ *   port again. The dependency itself keeps its state, so recovery can be checked against its data.
+ * - Benchmarks give it a `delayMs`: every client -> server chunk is held that long, so each request
+ *   costs one emulated network round trip (loopback has none, which hides what concurrency buys).
  */
-export interface FaultProxy {
+export interface TcpRelay {
   /** http://127.0.0.1:<port> */
   endpoint: string;
   port: number;
@@ -15,12 +17,16 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-export async function startFaultProxy(target: { host: string; port: number }, options: { cut?: boolean } = {}) {
+export async function startTcpRelay(
+  target: { host: string; port: number },
+  options: { cut?: boolean; delayMs?: number } = {},
+) {
+  const { delayMs } = options;
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
 
-  const relay = (client: Socket) => {
+  const pass = (client: Socket) => {
     const upstream = createConnection(target);
     sockets.add(client);
     sockets.add(upstream);
@@ -32,13 +38,18 @@ export async function startFaultProxy(target: { host: string; port: number }, op
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream);
+    if (delayMs) {
+      // Timers with equal delays fire in order, so the byte stream keeps its order.
+      client.on("data", (chunk) => setTimeout(() => upstream.write(chunk), delayMs));
+    } else {
+      client.pipe(upstream);
+    }
     upstream.pipe(client);
   };
 
   const listen = () =>
     new Promise<void>((resolve, reject) => {
-      const next = createServer(relay);
+      const next = createServer(pass);
       next.once("error", reject);
       next.listen(port, "127.0.0.1", () => {
         next.off("error", reject);
@@ -58,7 +69,7 @@ export async function startFaultProxy(target: { host: string; port: number }, op
   };
 
   await listen();
-  const proxy: FaultProxy = {
+  const relay: TcpRelay = {
     get endpoint() {
       return `http://127.0.0.1:${port}`;
     },
@@ -72,5 +83,5 @@ export async function startFaultProxy(target: { host: string; port: number }, op
     stop: close,
   };
   if (options.cut) await close();
-  return proxy;
+  return relay;
 }
