@@ -20,6 +20,7 @@ import {
 } from "../packages/core/src/auth/testing";
 import { createTokenVerifier, type TokenVerifier } from "../packages/core/src/auth/verifier";
 import { createLog } from "../packages/core/src/logging/index";
+import { startTcpRelay, type TcpRelay } from "../test/helpers/tcp-relay";
 import { type FigureSpec, interleavedOpsPerSecond } from "./lib/measure";
 import { type BenchResult, formatResults } from "./lib/result";
 
@@ -39,6 +40,9 @@ import { type BenchResult, formatResults } from "./lib/result";
  * no TLS, no network latency): far faster than a Lambda fetching Cognito's JWKS, so the figure is
  * generous to the seed; the server's own request handling (about a sixth of a seed call in a CPU
  * profile) runs on the same thread. Being I/O-bound, it varies with machine load more than the rest.
+ * It is measured twice: straight over loopback, and through a TCP relay that holds each request for
+ * JWKS_RTT_MS, an emulated round trip still shorter than any HTTPS request from a Lambda function to
+ * Cognito's JWKS endpoint. The authorizer is not affected by that latency (it never fetches per call).
  */
 
 const ROOT = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
@@ -46,6 +50,8 @@ const AUTHORIZER_ENTRY = join(ROOT, "packages/functions/src/authorizer.ts");
 const POOL_ID = "local_BenchPool";
 const CLIENT_ID = "bench-client";
 const DISTINCT_TOKENS = 800;
+/** Emulated round trip to the JWKS endpoint for the second seed figure. */
+const JWKS_RTT_MS = 1;
 /**
  * Each figure is measured in ROUNDS slices of SLICE_MS, interleaved; the best slice counts. Many short
  * rounds give every figure a chance at a quiet moment on a shared machine (tried on this 2-core box:
@@ -74,6 +80,8 @@ async function withOutputDiscarded<T>(work: () => Promise<T>): Promise<T> {
 interface Fixture {
   key: SigningKey;
   jwks: JwksServer;
+  /** The JWKS server behind an emulated round trip of JWKS_RTT_MS. */
+  distantJwks: TcpRelay;
   valid: string[];
   flood: string[];
   snapshot: string;
@@ -82,6 +90,11 @@ interface Fixture {
 async function prepare(): Promise<Fixture> {
   const key = generateSigningKey("bench-key");
   const jwks = await startJwksServer(POOL_ID, [key]);
+  const jwksUrl = new URL(jwks.jwksUri);
+  const distantJwks = await startTcpRelay(
+    { host: jwksUrl.hostname, port: Number(jwksUrl.port) },
+    { delayMs: JWKS_RTT_MS },
+  );
   const options = { issuer: jwks.issuer, clientId: CLIENT_ID };
   const valid = Array.from({ length: DISTINCT_TOKENS }, (_, index) =>
     signIdToken(key, { ...options, sub: `user-${index}`, email: `user${index}@example.com` }),
@@ -98,6 +111,7 @@ async function prepare(): Promise<Fixture> {
   return {
     key,
     jwks,
+    distantJwks,
     valid,
     flood: [...expired, ...forgedShapes],
     snapshot: JSON.stringify({ keys: [key.publicJwk] }),
@@ -145,15 +159,18 @@ async function throughput(fixture: Fixture) {
   plain.cacheJwks(JSON.parse(snapshot));
 
   // The seed's pattern: a new verifier per invocation, the JWKS downloaded every time.
-  const seedVerify = (token: string) =>
+  const seedPattern = (jwksUri: string) => (token: string) =>
     JwtVerifier.create(
-      { issuer: local.issuer, jwksUri: local.jwksUri, audience: CLIENT_ID },
+      { issuer: local.issuer, jwksUri, audience: CLIENT_ID },
       {
         jwksCache: new SimpleJwksCache({
           fetcher: new JwksFetcher({ timeoutMs: 2000, failureCooldownMs: 0, maxBytes: 65536 }),
         }),
       },
     ).verify(token);
+  const seedVerify = seedPattern(local.jwksUri);
+  const distantJwksUri = `${fixture.distantJwks.endpoint}${new URL(local.jwksUri).pathname}`;
+  const distantSeedVerify = seedPattern(distantJwksUri);
 
   const validEvents = valid.map((token) => buildConnectAuthorizerEvent({ queryToken: token }));
   // Half the token set: cycling through the set in order, each token was evicted before it comes again.
@@ -185,6 +202,7 @@ async function throughput(fixture: Fixture) {
         rawCrypto: { inputs: valid, operation: raw, warmup: 200 },
         plainVerify: { inputs: valid, operation: (token: string) => plain.verify(token), warmup: 200 },
         seedPattern: { inputs: valid, operation: seedVerify, warmup: 20 },
+        seedPatternDistant: { inputs: valid, operation: distantSeedVerify, warmup: 5 },
         distinct: { inputs: validEvents, operation: allowWith(distinctVerifier), warmup: 200 },
         repeated: { inputs: [repeatedEvent], operation: allowWith(repeatedVerifier), warmup: 1000 },
         floodRate: { inputs: floodEvents, operation: reject, warmup: 500 },
@@ -260,9 +278,18 @@ export async function runAuthBench(): Promise<BenchResult[]> {
   try {
     figures = await throughput(fixture);
   } finally {
+    await fixture.distantJwks.stop();
     await fixture.jwks.close();
   }
-  const { rawCrypto = 0, plainVerify = 0, seedPattern = 0, distinct = 0, repeated = 0, floodRate = 0 } = figures;
+  const {
+    rawCrypto = 0,
+    plainVerify = 0,
+    seedPattern = 0,
+    seedPatternDistant = 0,
+    distinct = 0,
+    repeated = 0,
+    floodRate = 0,
+  } = figures;
   const vsRaw = (minRatio?: number) => ({ baseline: rawCrypto, baselineName: "raw node:crypto", minRatio });
   const bundle = await bundleFigures();
   const kb = bundle.bytes / 1024;
@@ -270,6 +297,7 @@ export async function runAuthBench(): Promise<BenchResult[]> {
     result("raw node:crypto RS256 verify (the limit)", rawCrypto, "verify/s"),
     result("aws-jwt-verify, plain warm verifier", plainVerify, "verify/s", vsRaw()),
     result("seed pattern (verifier + JWKS fetch per call)", seedPattern, "verify/s", vsRaw()),
+    result(`seed pattern, JWKS ${JWKS_RTT_MS} ms round trip away`, seedPatternDistant, "verify/s", vsRaw()),
     result("authorizer, distinct valid tokens", distinct, "verify/s", {
       baseline: plainVerify,
       baselineName: "plain aws-jwt-verify",
@@ -278,6 +306,11 @@ export async function runAuthBench(): Promise<BenchResult[]> {
     result("authorizer, distinct valid tokens", distinct, "verify/s", {
       baseline: seedPattern,
       baselineName: "seed pattern",
+      minRatio: 15,
+    }),
+    result("authorizer, distinct valid tokens", distinct, "verify/s", {
+      baseline: seedPatternDistant,
+      baselineName: `seed pattern, JWKS ${JWKS_RTT_MS} ms away`,
       minRatio: 15,
     }),
     result("authorizer, repeated token", repeated, "verify/s", vsRaw(10)),

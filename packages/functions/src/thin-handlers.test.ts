@@ -25,6 +25,6 @@ describe("handlers are thin", () => {
     expect(codeLines(source).length).toBeLessThanOrEqual(MAX_CODE_LINES);
     const imports = [...source.matchAll(/from "([^"]+)"/g)].map((match) => match[1]);
     expect(imports.filter((specifier) => !ALLOWED_IMPORT.test(specifier ?? ""))).toEqual([]);
-    expect(source).toMatch(/export (async function handler|const handler)/);
+    expect(source).toMatch(/export (async function handler|function handler|const handler)/);
   });
 });

@@ -229,6 +229,24 @@ describe("valid tokens", () => {
     }
   });
 
+  it("checks signatures synchronously once the key is cached; only a fetch makes a check wait", async () => {
+    const cold = localVerifier();
+    const before = jwks.requests();
+    const first = cold.check(sign({ jti: "first" }));
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toMatchObject({ ok: true, cached: false });
+    expect(jwks.requests()).toBe(before + 1);
+    const second = cold.check(sign({ jti: "second" }));
+    expect(second).not.toBeInstanceOf(Promise);
+    expect(second).toMatchObject({ ok: true, cached: false });
+    const forged = cold.check(sign({ jti: "forged" }, attackerKey));
+    expect(forged).toMatchObject({ ok: false, reason: "signature_invalid" });
+    const unknownKid = cold.check(sign({ jti: "rotated" }, rotatedKey));
+    expect(unknownKid).toBeInstanceOf(Promise);
+    expect(await unknownKid).toMatchObject({ ok: false, reason: "kid_unknown" });
+    expect(jwks.requests()).toBe(before + 2);
+  });
+
   it("verifies Cognito-issued tokens (both issuer forms) with CognitoJwtVerifier from a snapshot", async () => {
     const userPoolId = "us-east-1_TestPool1";
     const cognito = createTokenVerifier({

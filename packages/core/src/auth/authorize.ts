@@ -130,24 +130,50 @@ export class AuthorizerFailure extends Error {
 const defaultLog = createLog("authorizer");
 
 /**
+ * A promise rejected with `error` one microtask from now. The caller (Lambda's runtime, the local
+ * gateway, a test's `await`) attaches its handler as soon as this returns, so the rejection finds a
+ * handler and Node skips its unhandled-rejection bookkeeping, which cost more than everything else a
+ * rejected `$connect` does. Rejected at once, it would be tracked as unhandled until the handler came.
+ */
+function rejectOnceHandled(error: Error): Promise<never> {
+  return new Promise((_resolve, reject) => queueMicrotask(() => reject(error)));
+}
+
+/**
  * The `$connect` authorizer: Allow with the identity as context, or the documented rejection
  * (`Error("Unauthorized")` -> 401, Deny policy -> 403, other error -> 500; see reasons.ts for which
  * reason gets which). Logs one line per decision with a reason code; never the token or the event.
  * `verifier` may be a function so a configuration error is reported here as a 500, not at import.
+ * Never throws synchronously: every outcome, rejections included, comes through the promise.
  */
-export async function authorizeConnect(
+export function authorizeConnect(
   event: ConnectAuthorizerEvent,
   verifier: TokenVerifier | (() => TokenVerifier),
   log: Log = defaultLog,
 ): Promise<APIGatewayAuthorizerResult> {
-  let decision: ConnectDecision;
+  let decided: ConnectDecision | Promise<ConnectDecision>;
   try {
-    const decided = decide(event, typeof verifier === "function" ? verifier() : verifier);
-    decision = decided instanceof Promise ? await decided : decided;
+    decided = decide(event, typeof verifier === "function" ? verifier() : verifier);
   } catch (cause) {
-    const reason = reasonOf(cause) ?? "internal_error";
-    decision = { effect: "error", reason, cause };
+    decided = { effect: "error", reason: reasonOf(cause) ?? "internal_error", cause };
   }
+  if (decided instanceof Promise) {
+    return decided.then((decision) => {
+      const answer = respond(event, decision, log);
+      if (answer instanceof Error) throw answer;
+      return answer;
+    });
+  }
+  const answer = respond(event, decided, log);
+  return answer instanceof Error ? rejectOnceHandled(answer) : Promise.resolve(answer);
+}
+
+/** Logs a decision and maps it to the gateway's answer: a policy, or the error to reject with. */
+function respond(
+  event: ConnectAuthorizerEvent,
+  decision: ConnectDecision,
+  log: Log,
+): APIGatewayAuthorizerResult | Error {
   // Log fields are built as plain literals (no spreads): this path runs on every `$connect`.
   const request = event.requestContext;
   if (decision.effect === "allow") {
@@ -183,8 +209,8 @@ export async function authorizeConnect(
   if (decision.effect === "error") {
     fields.error = decision.cause;
     log.error("connect refused: verification unavailable", fields);
-    throw new AuthorizerFailure(`authorizer failed: ${decision.reason}`);
+    return new AuthorizerFailure(`authorizer failed: ${decision.reason}`);
   }
   log.info("connect unauthorized", fields);
-  throw UNAUTHORIZED_SIGNAL;
+  return UNAUTHORIZED_SIGNAL;
 }

@@ -6,6 +6,7 @@ import {
   FetchError,
   JwkInvalidKtyError,
   JwkInvalidUseError,
+  JwksNotAvailableInCacheError,
   JwksValidationError,
   JwkValidationError,
   JwtExpiredError,
@@ -59,9 +60,9 @@ export type VerifyOutcome =
 
 export interface TokenVerifier {
   /**
-   * Verifies a token; never throws (nor rejects), never logs. The outcome comes synchronously when no
-   * signature check is needed (a cached token, a pre-check rejection), so the `$connect` hot paths
-   * (reconnects, floods of junk) cost no promise round trips; otherwise as a promise.
+   * Verifies a token; never throws (nor rejects), never logs. The outcome comes synchronously unless
+   * the JWKS (or the token's key) has to be fetched first: a cached token, a pre-check rejection and a
+   * signature check against a cached key cost no promise round trips; a fetch answers as a promise.
    */
   check(token: string): VerifyOutcome | Promise<VerifyOutcome>;
   /** Verifies a token; throws AuthRejection (caller at fault) or AuthUnavailableError (dependency/config). */
@@ -164,6 +165,16 @@ class DecodedTokenVerifier extends JwtVerifierBase<IssuerVerifyProperties, Issue
     return this.verifyDecomposedJwt(token, config.jwksUri, config);
   }
 
+  /**
+   * The same checks, synchronously, against the JWKS already in the cache: the library's own sync
+   * path. Throws JwksNotAvailableInCacheError or KidNotFoundInJwksError when the key is not cached;
+   * `verifyDecoded` then fetches it (rate limited by the penalty box).
+   */
+  verifyDecodedSync(token: DecomposedJwt): JwtPayload {
+    const config = this.getIssuerConfig(token.payload.iss);
+    return this.verifyDecomposedJwtSync(token, config.jwksUri, config);
+  }
+
   /** Loads a JWKS snapshot for every issuer (all are forms of the same pool, signed by the same keys). */
   cacheSnapshot(snapshot: string): void {
     const jwks = parseJwksSnapshot(snapshot);
@@ -240,20 +251,36 @@ export function createTokenVerifier(config: TokenVerifierConfig, log: Log = crea
     return verifySignature(token, prechecked.token);
   }
 
-  async function verifySignature(token: string, prechecked: PrecheckedToken): Promise<VerifyOutcome> {
-    const { decomposed, sub, exp } = prechecked;
+  /**
+   * Verifies the signature and claims. Synchronously while the key is cached (every request once the
+   * snapshot or the first fetch loaded the JWKS), so a valid token costs no promise round trips;
+   * through the library's fetching path only when the JWKS or the token's key is not cached yet.
+   */
+  function verifySignature(token: string, prechecked: PrecheckedToken): VerifyOutcome | Promise<VerifyOutcome> {
     try {
-      await backend.verifier.verifyDecoded(decomposed);
+      backend.verifier.verifyDecodedSync(prechecked.decomposed);
     } catch (cause) {
-      const reason = reasonForError(cause);
-      // The library checks groups only after the signature, so the claims are genuine here.
-      return reason === "group_required"
-        ? { ok: false, reason, verifiedSub: sub, cause }
-        : { ok: false, reason, cause };
+      if (cause instanceof JwksNotAvailableInCacheError || cause instanceof KidNotFoundInJwksError) {
+        return backend.verifier.verifyDecoded(prechecked.decomposed).then(
+          () => accepted(token, prechecked),
+          (error: unknown) => refused(error, prechecked),
+        );
+      }
+      return refused(cause, prechecked);
     }
+    return accepted(token, prechecked);
+  }
+
+  function accepted(token: string, { decomposed, sub, exp }: PrecheckedToken): VerifyOutcome {
     const verified = identityOf(decomposed.payload, sub, exp);
     cache.set(token, verified, exp);
     return { ok: true, token: verified, cached: false };
+  }
+
+  function refused(cause: unknown, { sub }: PrecheckedToken): VerifyOutcome {
+    const reason = reasonForError(cause);
+    // The library checks groups only after the signature, so the claims are genuine here.
+    return reason === "group_required" ? { ok: false, reason, verifiedSub: sub, cause } : { ok: false, reason, cause };
   }
 
   return {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createLog, redact } from "./index";
+import { createLog, jsonString, redact } from "./index";
 
 const JWT =
   "eyJraWQiOiJrMSIsImFsZyI6IlJTMjU2In0.eyJzdWIiOiJhYmMiLCJleHAiOjEyMzR9.c2lnbmF0dXJlLXRoYXQtbXVzdC1ub3QtbGVhaw";
@@ -56,8 +56,64 @@ describe("logging", () => {
     const lines = capture();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    createLog("test", { level: "info" }).info("odd", { big: 1n, cyclic });
-    expect(JSON.parse(lines[0] ?? "")).toMatchObject({ message: "odd" });
+    createLog("test", { level: "info" }).info("odd", { big: 1n, cyclic, nan: Number.NaN, fn: () => 1, after: "kept" });
+    expect(JSON.parse(lines[0] ?? "")).toEqual({
+      level: "INFO",
+      timestamp: expect.any(String),
+      service: "test",
+      message: "odd",
+      big: "1",
+      cyclic: "[unserialisable]",
+      nan: null,
+      after: "kept",
+    });
+  });
+
+  it("writes strings exactly as JSON.stringify does", () => {
+    const samples = [
+      "",
+      "plain-id_123=",
+      'quote " and backslash \\',
+      "tab\tnew\nline\r\u0000\u001f\u007f",
+      "unicode é 漢字 😀",
+      "lone \ud800 high, lone \udc00 low, reversed \udc00\ud800",
+      "line sep \u2028 para sep \u2029",
+    ];
+    for (let code = 0; code < 0x80; code += 1) samples.push(`a${String.fromCharCode(code)}b`);
+    for (const sample of samples) expect(jsonString(sample)).toBe(JSON.stringify(sample));
+  });
+
+  it("keeps the line's own keys over fields of the same name, and every value's type", () => {
+    const lines = capture();
+    createLog("svc", { level: "info" }).info("hello", {
+      level: "forged",
+      service: "forged",
+      timestamp: 0,
+      message: "forged",
+      text: 'a "quoted" value',
+      count: -0,
+      ratio: 1e-7,
+      huge: 1e21,
+      flag: false,
+      nothing: null,
+      list: [1, "two", { three: 3 }],
+      when: new Date(0),
+    });
+    const entry = JSON.parse(lines[0] ?? "");
+    expect(entry).toEqual({
+      level: "INFO",
+      timestamp: expect.any(String),
+      service: "svc",
+      message: "hello",
+      text: 'a "quoted" value',
+      count: 0,
+      ratio: 1e-7,
+      huge: 1e21,
+      flag: false,
+      nothing: null,
+      list: [1, "two", { three: 3 }],
+      when: "1970-01-01T00:00:00.000Z",
+    });
   });
 
   it("redacts without changing values that hold no secret", () => {
