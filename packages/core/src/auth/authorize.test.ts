@@ -247,7 +247,7 @@ describe("valid tokens", () => {
     expect(jwks.requests()).toBe(before + 2);
   });
 
-  it("verifies Cognito-issued tokens (both issuer forms) with CognitoJwtVerifier from a snapshot", async () => {
+  it("verifies Cognito-issued tokens (both issuer forms) from a snapshot, with no fetch", async () => {
     const userPoolId = "us-east-1_TestPool1";
     const cognito = createTokenVerifier({
       userPoolId,
