@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type ConnectionIdentity, TRANSPORTS } from "./identity";
+import { type ConnectionIdentity, splitGroups, TRANSPORTS } from "./identity";
 
 /**
  * The authorizer context: what the `$connect` authorizer returns next to `principalId`, and what API
@@ -10,6 +10,8 @@ import { type ConnectionIdentity, TRANSPORTS } from "./identity";
 export {
   type AuthorizerContext,
   type ConnectionIdentity,
+  joinGroups,
+  splitGroups,
   TRANSPORTS,
   type Transport,
   toAuthorizerContext,
@@ -34,7 +36,7 @@ export function parseAuthorizerContext(value: unknown): ConnectionIdentity | und
     userId,
     username,
     ...(email ? { email } : {}),
-    groups: groups ? groups.split(",").filter(Boolean) : [],
+    groups: splitGroups(groups),
     tokenExp,
     transport,
   };
