@@ -42,7 +42,7 @@ export function splitGroups(joined: string): string[] {
   return joined
     .split(",")
     .filter((group) => group !== "")
-    .map((group) => group.replace(/%(25|2C)/gi, (escape) => (escape === "%25" ? "%" : ",")));
+    .map((group) => group.replace(/%(25|2C)/gi, (sequence) => (sequence === "%25" ? "%" : ",")));
 }
 
 /** Flattens an identity into the authorizer context API Gateway accepts. */

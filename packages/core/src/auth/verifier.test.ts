@@ -1,6 +1,7 @@
 import { createSign } from "node:crypto";
 import { CognitoJwtVerifier } from "aws-jwt-verify";
 import { describe, expect, it } from "vitest";
+import { parseJwksSnapshot } from "./jwks";
 import { base64UrlJson, generateSigningKey, idTokenClaims, signJwt } from "./testing";
 import { createTokenVerifier } from "./verifier";
 
@@ -18,7 +19,7 @@ const GLOBAL = `https://issuer-cognito-idp.eu-west-1.amazonaws.com/${USER_POOL_I
 const key = generateSigningKey("pool-key");
 const attacker = generateSigningKey("pool-key");
 const stranger = generateSigningKey("other-key");
-const snapshot = { keys: [key.publicJwk] };
+const snapshot = JSON.stringify({ keys: [key.publicJwk] });
 
 function token(overrides: Record<string, unknown> = {}, signer = key, header?: Record<string, unknown>): string {
   const claims = {
@@ -67,7 +68,7 @@ const STRICTER: Record<string, string> = {
 
 async function libraryAccepts(jwt: string): Promise<boolean> {
   const library = CognitoJwtVerifier.create({ userPoolId: USER_POOL_ID, tokenUse: "id", clientId: CLIENT_ID });
-  library.cacheJwks(snapshot);
+  library.cacheJwks(parseJwksSnapshot(snapshot));
   try {
     await library.verify(jwt);
     return true;
@@ -80,7 +81,7 @@ async function authorizerAccepts(jwt: string): Promise<boolean> {
   const verifier = createTokenVerifier({
     userPoolId: USER_POOL_ID,
     clientId: CLIENT_ID,
-    jwksSnapshot: JSON.stringify(snapshot),
+    jwksSnapshot: snapshot,
     // Unknown kids would be fetched from Cognito: fail at once instead (nothing listens here).
     jwksTimeoutMs: 50,
   });
