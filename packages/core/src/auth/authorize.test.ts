@@ -430,6 +430,18 @@ describe("hot paths", () => {
     expect(second).toBe(first);
   });
 
+  it("settles every outcome through its promise, even a logger that throws", async () => {
+    const failing = () => {
+      throw new Error("log sink down");
+    };
+    const broken = { debug: failing, info: failing, warn: failing, error: failing };
+    let pending: Promise<unknown> | undefined;
+    expect(() => {
+      pending = authorizeConnect(buildConnectAuthorizerEvent({}), verifier, broken);
+    }).not.toThrow();
+    await expect(pending).rejects.toThrow("log sink down");
+  });
+
   it("logs an allow at debug (the $connect route logs the connection) and a rejection with its reason", async () => {
     const lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
     const recording = Object.fromEntries(

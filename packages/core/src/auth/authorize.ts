@@ -164,7 +164,13 @@ export function authorizeConnect(
       return answer;
     });
   }
-  const answer = respond(event, decided, log);
+  let answer: APIGatewayAuthorizerResult | Error;
+  try {
+    answer = respond(event, decided, log);
+  } catch (error) {
+    // Nothing in `respond` is expected to throw (a log write, say); if it does, it is still a 500.
+    answer = error instanceof Error ? error : new AuthorizerFailure("authorizer failed: internal_error");
+  }
   return answer instanceof Error ? rejectOnceHandled(answer) : Promise.resolve(answer);
 }
 

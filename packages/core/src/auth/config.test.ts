@@ -26,14 +26,14 @@ describe("verifierConfigFromResource", () => {
       },
       {
         [AUTHORIZER_ENV.acceptAccessTokens]: "true",
-        [AUTHORIZER_ENV.requiredGroups]: "admins, staff",
+        [AUTHORIZER_ENV.requiredGroups]: "admins, staff, ops%2Con-call",
         [AUTHORIZER_ENV.jwksSnapshot]: '{"keys":[]}',
       },
     );
     expect(config).toMatchObject({
       local,
       acceptAccessTokens: true,
-      requiredGroups: ["admins", "staff"],
+      requiredGroups: ["admins", "staff", "ops,on-call"],
       jwksSnapshot: '{"keys":[]}',
     });
   });

@@ -1,5 +1,6 @@
 import { CognitoJwtVerifier } from "aws-jwt-verify/cognito-verifier";
 import { AUTHORIZER_ENV } from "../constants/index";
+import { splitGroups } from "./identity";
 import { AuthUnavailableError } from "./reasons";
 
 /** The local Cognito emulator's issuer and JWKS; only ever honoured on loopback (see assertLocalIssuerAllowed). */
@@ -110,8 +111,8 @@ export function verifierConfigFromResource(
   }
   const local = readLocalIssuer(resources.UserPool);
   if (local) assertLocalIssuerAllowed(userPoolId, local);
-  const requiredGroups = (env[AUTHORIZER_ENV.requiredGroups] ?? "")
-    .split(",")
+  // The same encoding as the context's `groups`: a name with a comma is written with `%2C`.
+  const requiredGroups = splitGroups(env[AUTHORIZER_ENV.requiredGroups] ?? "")
     .map((group) => group.trim())
     .filter(Boolean);
   const jwksSnapshot = env[AUTHORIZER_ENV.jwksSnapshot];

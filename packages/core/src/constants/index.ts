@@ -93,7 +93,10 @@ export const AUTHORIZER_ENV = {
   jwksSnapshot: "WSAUTH_JWKS",
   /** "true" to accept Cognito access tokens as well as ID tokens. */
   acceptAccessTokens: "WSAUTH_ACCEPT_ACCESS_TOKENS",
-  /** Comma-separated Cognito groups; when set, the caller must belong to at least one of them. */
+  /**
+   * Comma-separated Cognito groups (a comma inside a name written `%2C`, a `%` as `%25`); when set,
+   * the caller must belong to at least one of them.
+   */
   requiredGroups: "WSAUTH_REQUIRED_GROUPS",
 } as const;
 export const JWKS_SNAPSHOT_ENV = AUTHORIZER_ENV.jwksSnapshot;
