@@ -281,6 +281,18 @@ describe("bad input: every case denied with its own reason", () => {
     const [, payload, signature] = sign().split(".");
     return expectRejected({ queryToken: remember(`eyJhb.${payload}.${signature}`) }, "token_encoding");
   });
+  it("a second spelling of a valid signature (non-zero unused bits)", () => {
+    const token = sign();
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(token.slice(-1));
+    // 2048-bit RS256 signatures are 342 characters: the last one carries 4 unused bits.
+    expect(token.split(".")[2]?.length).toBe(342);
+    const variant = `${token.slice(0, -1)}${alphabet[last | 1]}`;
+    expect(Buffer.from(variant.split(".")[2] ?? "", "base64url")).toEqual(
+      Buffer.from(token.split(".")[2] ?? "", "base64url"),
+    );
+    return expectRejected({ queryToken: remember(variant) }, "token_encoding");
+  });
   it("non-JSON header", () => {
     const [, payload, signature] = sign().split(".");
     const header = Buffer.from("{not json").toString("base64url");

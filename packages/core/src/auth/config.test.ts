@@ -62,6 +62,9 @@ describe("the local issuer guard", () => {
 
   it.each([
     ["a real AWS pool id", "us-east-1_AbCdEf123", local],
+    ["an upper-case AWS-like pool id", "EU-WEST-1_abc", local],
+    ["a pool id with a trailing newline", "eu-west-1_abc\n", local],
+    ["a pool id that is not the emulator's", "mypool", local],
     ["https issuer", LOCAL_POOL, { ...local, issuer: "https://127.0.0.1:9229/p" }],
     ["non-loopback issuer", LOCAL_POOL, { ...local, issuer: "http://cognito.example.com/p" }],
     ["look-alike host", LOCAL_POOL, { ...local, issuer: "http://127.0.0.1.example.com/p" }],

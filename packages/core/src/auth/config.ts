@@ -60,10 +60,13 @@ function isLoopbackHttp(value: string): boolean {
   return url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
 }
 
+/** The local Cognito emulator's pool ids. */
+const LOCAL_POOL_ID = /^local_[A-Za-z0-9]+$/;
+
 /**
  * The guard that keeps the local issuer out of deployed stages. The local path is taken only when
- * the issuer and the JWKS URI are plain http on a loopback host AND the pool id is not shaped like a
- * real Cognito pool id (the emulator's ids are `local_…`). A deployed stage links a real pool, so it
+ * the issuer and the JWKS URI are plain http on a loopback host AND the pool id is the emulator's
+ * (`local_…`, never shaped like a real Cognito pool id). A deployed stage links a real pool, so it
  * can never satisfy both; and a loopback issuer is unreachable from Lambda anyway. Anything else with
  * a local issuer set is a misconfiguration and fails closed.
  */
@@ -71,6 +74,13 @@ export function assertLocalIssuerAllowed(userPoolId: string, local: LocalIssuer)
   if (isAwsUserPoolId(userPoolId)) {
     throw new AuthUnavailableError("verifier_misconfigured", {
       cause: new Error("a local issuer is configured for a real Cognito user pool id"),
+    });
+  }
+  // Not merely "not an AWS id" (upper case or a trailing newline would pass that): exactly the
+  // emulator's shape.
+  if (!LOCAL_POOL_ID.test(userPoolId)) {
+    throw new AuthUnavailableError("verifier_misconfigured", {
+      cause: new Error("a local issuer needs a local pool id (local_ followed by letters and digits)"),
     });
   }
   if (!isLoopbackHttp(local.issuer) || !isLoopbackHttp(local.jwksUri)) {

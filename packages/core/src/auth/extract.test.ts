@@ -70,4 +70,25 @@ describe("offeredSubprotocol", () => {
     expect(offeredSubprotocol({ headers: { "Sec-WebSocket-Protocol": `${SUBPROTOCOL}, ${TOKEN}` } })).toBe(SUBPROTOCOL);
     expect(offeredSubprotocol({ headers: {} })).toBeUndefined();
   });
+
+  it("refuses odd hand-made events as missing or malformed tokens, never by throwing", () => {
+    const odd = [
+      { headers: { "sec-websocket-protocol": 5 } },
+      { headers: { "sec-websocket-protocol": null } },
+      { queryStringParameters: { idToken: ["x"] } },
+      { queryStringParameters: { idToken: null } },
+      { multiValueHeaders: { "Sec-WebSocket-Protocol": [SUBPROTOCOL, 7] } },
+      { multiValueQueryStringParameters: { idToken: [null] } },
+    ] as unknown as Parameters<typeof extractConnectToken>[0][];
+    for (const request of odd)
+      expect(extractConnectToken(request)).toMatchObject({ ok: false, reason: "token_missing" });
+  });
+
+  it("reads a bare string where API Gateway would send a one-item list", () => {
+    const request = {
+      multiValueQueryStringParameters: { idToken: TOKEN },
+      multiValueHeaders: { "Sec-WebSocket-Protocol": SUBPROTOCOL },
+    } as unknown as Parameters<typeof extractConnectToken>[0];
+    expect(extractConnectToken(request)).toMatchObject({ ok: true, token: TOKEN, subprotocol: SUBPROTOCOL });
+  });
 });

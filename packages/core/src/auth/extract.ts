@@ -26,6 +26,17 @@ export type ExtractedToken =
 const PROTOCOL_HEADER = "sec-websocket-protocol";
 
 /**
+ * The string values of a multi-value entry. API Gateway always sends arrays of strings; anything else
+ * (a bare string, numbers, null) comes from a hand-made event and is read as far as it is text, so odd
+ * input is refused as a missing or malformed token (401), never a crash (500).
+ */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (!Array.isArray(value)) return [];
+  return value.filter((item): item is string => typeof item === "string");
+}
+
+/**
  * Every value of the `Sec-WebSocket-Protocol` header, case-insensitively, from `multiValueHeaders`
  * when present there, else `headers`; undefined when absent. Allocation-free unless the header is
  * present: this runs on every `$connect`, including floods.
@@ -36,8 +47,8 @@ function protocolHeaderValues(request: ConnectRequest): readonly string[] | unde
   if (multi) {
     for (const name in multi) {
       if (name.length !== PROTOCOL_HEADER.length || name.toLowerCase() !== PROTOCOL_HEADER) continue;
-      const list = multi[name];
-      if (list) found = found ? found.concat(list) : [...list];
+      const list = stringsOf(multi[name]);
+      if (list.length > 0) found = found ? found.concat(list) : list;
     }
     if (found) return found;
   }
@@ -46,7 +57,7 @@ function protocolHeaderValues(request: ConnectRequest): readonly string[] | unde
     for (const name in single) {
       if (name.length !== PROTOCOL_HEADER.length || name.toLowerCase() !== PROTOCOL_HEADER) continue;
       const value = single[name];
-      if (value === undefined) continue;
+      if (typeof value !== "string") continue;
       if (found) found.push(value);
       else found = [value];
     }
@@ -75,11 +86,13 @@ const ABSENT: Candidate = { kind: "absent" };
 const NOTHING_OFFERED: readonly string[] = [];
 
 function fromQuery(request: ConnectRequest): Candidate {
-  const multi = request.multiValueQueryStringParameters?.[TOKEN_QUERY_PARAM];
+  const rawMulti = request.multiValueQueryStringParameters?.[TOKEN_QUERY_PARAM];
+  const multi = rawMulti === undefined ? undefined : stringsOf(rawMulti);
   // API Gateway keeps only the last value in `queryStringParameters`; a repeated parameter is a
   // request we cannot interpret unambiguously, so it is refused rather than guessed.
   if (multi && multi.length > 1) return { kind: "invalid", reason: "query_param_repeated" };
-  const value = multi?.[0] ?? request.queryStringParameters?.[TOKEN_QUERY_PARAM];
+  const single: unknown = request.queryStringParameters?.[TOKEN_QUERY_PARAM];
+  const value = multi?.[0] ?? (typeof single === "string" ? single : undefined);
   if (value === undefined) return ABSENT;
   if (value.trim() === "") return { kind: "invalid", reason: "token_empty" };
   return { kind: "value", value };

@@ -40,6 +40,22 @@ export type PrecheckResult = { ok: true; token: PrecheckedToken } | { ok: false;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const ALLOWED_ALG = "RS256";
 
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * Whether a base64url segment ends the only way its bytes can be spelled. Unpadded base64 leaves
+ * 4 (length % 4 === 2) or 2 (=== 3) unused low bits in the last character; decoders ignore them, so
+ * without this check one signature could be written 16 ways, each a different verified-token cache
+ * key. Encoders (Cognito's included) always write them as zero.
+ */
+function canonicalEnd(segment: string): boolean {
+  const remainder = segment.length % 4;
+  if (remainder === 0) return true;
+  if (remainder === 1) return false;
+  const last = BASE64URL_ALPHABET.indexOf(segment.charAt(segment.length - 1));
+  return (last & (remainder === 2 ? 0b1111 : 0b11)) === 0;
+}
+
 function fail(reason: RejectionReason): PrecheckResult {
   return { ok: false, reason };
 }
@@ -90,8 +106,9 @@ export function precheckToken(token: string, policy: ClaimsPolicy, nowSeconds: n
   const headerSegment = token.slice(0, firstDot);
   const payloadSegment = token.slice(firstDot + 1, secondDot);
   const signatureSegment = token.slice(secondDot + 1);
-  // A base64 segment can never be 1 character past a multiple of 4.
-  if (headerSegment.length % 4 === 1 || payloadSegment.length % 4 === 1 || signatureSegment.length % 4 === 1) {
+  // A base64 segment can never be 1 character past a multiple of 4, and its last character must be
+  // the one spelling of its bytes (see canonicalEnd).
+  if (!canonicalEnd(headerSegment) || !canonicalEnd(payloadSegment) || !canonicalEnd(signatureSegment)) {
     return fail("token_encoding");
   }
 

@@ -118,7 +118,9 @@ function reasonForError(error: unknown): RejectionReason {
   return "internal_error";
 }
 
+/** `cognito:groups` as a list; a lone string counts as one group, as aws-jwt-verify's group check reads it. */
 function stringList(value: unknown): string[] {
+  if (typeof value === "string") return value === "" ? [] : [value];
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
 }
 

@@ -9,7 +9,8 @@
  * JWT is masked and every secret-named field is dropped before a line is written.
  */
 
-const JWT_SHAPE = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
+/** Runs of token characters (base64url, dots, and `%` for URL-encoded dots); matched in linear time. */
+const TOKEN_RUN = /[A-Za-z0-9_.%-]+/g;
 const SECRET_KEYS = /token|password|secret|authorization|signature|cookie|sec-websocket-protocol/i;
 
 /** What the logger knows of a field name: names come from code, so this is memoised (bounded). */
@@ -31,18 +32,45 @@ function isSecretKey(key: string): boolean {
   return keyInfo(key).secret;
 }
 
+/**
+ * A run that holds a JWT: "eyJ" (base64url of `{"`, how every JWT starts) followed later in the run
+ * by a segment separator, plain or URL-encoded. The whole run is masked, whatever surrounds the token.
+ */
+function holdsJwt(run: string): boolean {
+  const start = run.indexOf("eyJ");
+  if (start === -1) return false;
+  const rest = run.slice(start);
+  return rest.includes(".") || rest.includes("%2E") || rest.includes("%2e");
+}
+
 function redactString(value: string): string {
-  // Every JWT starts with "eyJ" (base64url of `{"`): strings without it skip the regex.
-  return value.includes("eyJ") ? value.replace(JWT_SHAPE, "[redacted-jwt]") : value;
+  // Strings without "eyJ" (nearly all) skip the scan.
+  return value.includes("eyJ") ? value.replace(TOKEN_RUN, (run) => (holdsJwt(run) ? "[redacted-jwt]" : run)) : value;
+}
+
+/**
+ * Whether a field's value is withheld: anything under a secret-looking name except numbers and
+ * booleans (`tokenExp` is a time, not a token), whatever its shape.
+ */
+function concealed(key: string, value: unknown): boolean {
+  return (
+    value !== null && typeof value !== "number" && typeof value !== "boolean" && value !== undefined && isSecretKey(key)
+  );
 }
 
 /** Masks JWT-shaped substrings and secret-named fields, recursively. */
 export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redactString(value);
-  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (value === null || typeof value !== "object") return value;
+  // Deeper than any log field needs: dropped rather than written unchecked.
+  if (depth > 6) return "[nested too deep]";
   if (value instanceof Error) {
     const { code } = value as { code?: unknown };
-    return { name: value.name, message: redact(value.message, depth + 1), ...(code === undefined ? {} : { code }) };
+    return {
+      name: value.name,
+      message: redact(value.message, depth + 1),
+      ...(code === undefined ? {} : { code: redact(code, depth + 1) }),
+    };
   }
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   // Dates and other values with their own JSON form are redacted in that form, not as bare objects.
@@ -51,7 +79,7 @@ export function redact(value: unknown, depth = 0): unknown {
   const out: Record<string, unknown> = {};
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
-    out[key] = isSecretKey(key) && typeof item === "string" ? "[redacted]" : redact(item, depth + 1);
+    out[key] = concealed(key, item) ? "[redacted]" : redact(item, depth + 1);
   }
   return out;
 }
@@ -147,7 +175,7 @@ export function createLog(service: string, options: { level?: LogLevel } = {}): 
           const item = fields[key];
           if (item === undefined || RESERVED.has(key)) continue;
           const info = keyInfo(key);
-          const value = info.secret && typeof item === "string" ? '"[redacted]"' : jsonValue(item);
+          const value = info.secret && concealed(key, item) ? '"[redacted]"' : jsonValue(item);
           if (value !== undefined) line += `,${info.prefix}${value}`;
         }
       }

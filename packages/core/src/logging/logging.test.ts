@@ -52,18 +52,63 @@ describe("logging", () => {
     expect(text).toContain("[redacted-jwt]");
   });
 
+  it("withholds every non-numeric value under a secret name, however nested or shaped", () => {
+    const lines = capture();
+    createLog("test", { level: "info" }).info("secrets", {
+      password: ["hunter2"],
+      authorization: ["Basic dXNlcjpwYXNz"],
+      secret: { value: "s3cr3t" },
+      cookie: 42,
+      tokenExp: 1_900_000_000,
+      deep: { a: { b: { c: { d: { e: { f: { g: { idToken: JWT, password: "hunter2" } } } } } } } },
+      error: Object.assign(new Error("boom"), { code: JWT }),
+      encoded: `wss://example.com/?idToken=${JWT.replaceAll(".", "%2E")}`,
+    });
+    const text = lines.join("");
+    for (const secret of ["hunter2", "dXNlcjpwYXNz", "s3cr3t", "c2lnbmF0dXJl", "eyJzdWIi"]) {
+      expect(text).not.toContain(secret);
+    }
+    const entry = JSON.parse(lines[0] ?? "");
+    // Numbers stay: `tokenExp` is a time, and `cookie: 42` cannot be a credential.
+    expect(entry).toMatchObject({ tokenExp: 1_900_000_000, cookie: 42, password: "[redacted]" });
+  });
+
+  it("scans hostile near-JWT text without backtracking (a quadratic pattern would hang here)", () => {
+    const lines = capture();
+    // 256 KB of "eyJ" starts with no separator: a backtracking pattern needed minutes for this.
+    const hostile = "eyJA".repeat(64 * 1024);
+    createLog("test", { level: "info" }).info("long", { value: hostile, near: `${hostile}.x` });
+    const entry = JSON.parse(lines[0] ?? "");
+    expect(entry.value).toBe(hostile);
+    expect(entry.near).toBe("[redacted-jwt]");
+  });
+
   it("survives fields that cannot be serialised", () => {
     const lines = capture();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    createLog("test", { level: "info" }).info("odd", { big: 1n, cyclic, nan: Number.NaN, fn: () => 1, after: "kept" });
+    const throwing = {
+      toJSON() {
+        throw new Error("cannot");
+      },
+    };
+    createLog("test", { level: "info" }).info("odd", {
+      big: 1n,
+      cyclic,
+      throwing,
+      nan: Number.NaN,
+      fn: () => 1,
+      after: "kept",
+    });
     expect(JSON.parse(lines[0] ?? "")).toEqual({
       level: "INFO",
       timestamp: expect.any(String),
       service: "test",
       message: "odd",
       big: "1",
-      cyclic: "[unserialisable]",
+      // A cycle is cut where nesting gets deeper than any log field needs.
+      cyclic: { self: { self: { self: { self: { self: { self: "[nested too deep]" } } } } } },
+      throwing: "[unserialisable]",
       nan: null,
       after: "kept",
     });
