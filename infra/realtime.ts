@@ -6,14 +6,32 @@ import {
   ROUTE,
   ROUTE_HANDLERS,
   ROUTE_SELECTION_EXPRESSION,
+  TOKEN_POLICY_ENV,
 } from "@wsauth/core/constants";
 import { jwksSnapshot, userPool, webClient } from "./auth";
 import { handler } from "./functions";
 import { table } from "./storage";
 
-/** Handlers that verify tokens get the pool's signing keys captured at deploy time (when available). */
+/**
+ * The optional token policy (accept access tokens, required groups; off by default), taken from the
+ * shell that runs `sst deploy` / `sst dev`, as `pnpm local` takes it from its own.
+ */
+const tokenPolicyEnvironment: Record<string, string> = Object.fromEntries(
+  TOKEN_POLICY_ENV.flatMap((name) => {
+    const value = process.env[name];
+    return value ? [[name, value]] : [];
+  }),
+);
+
+/**
+ * Handlers that verify tokens (the authorizer, `reauth`) share one policy and get the pool's signing
+ * keys captured at deploy time (when available).
+ */
 const tokenVerifierEnvironment = jwksSnapshot.apply(
-  (snapshot): Record<string, string> => (snapshot ? { [JWKS_SNAPSHOT_ENV]: snapshot } : {}),
+  (snapshot): Record<string, string> => ({
+    ...tokenPolicyEnvironment,
+    ...(snapshot ? { [JWKS_SNAPSHOT_ENV]: snapshot } : {}),
+  }),
 );
 
 export const api = new sst.aws.ApiGatewayWebSocket(RESOURCE.api, {

@@ -100,6 +100,8 @@ export const AUTHORIZER_ENV = {
   requiredGroups: "WSAUTH_REQUIRED_GROUPS",
 } as const;
 export const JWKS_SNAPSHOT_ENV = AUTHORIZER_ENV.jwksSnapshot;
+/** The token policy settings a deploy forwards from its own environment to the token verifiers. */
+export const TOKEN_POLICY_ENV = [AUTHORIZER_ENV.acceptAccessTokens, AUTHORIZER_ENV.requiredGroups] as const;
 
 /** The Cognito group whose members may `broadcast`. */
 export const ADMIN_GROUP = "admins";
