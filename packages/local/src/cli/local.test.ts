@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { type LocalOutputs, SUBPROTOCOL } from "@wsauth/core/constants";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { signInDemoUser } from "../testing";
+import { type OccupiedPort, occupyPort, signInDemoUser } from "../testing";
 
 /** `pnpm local` runs exactly this command (packages/local `start` script). */
 const CLI = fileURLToPath(new URL("./local.ts", import.meta.url));
@@ -89,14 +88,13 @@ describe("pnpm local (the CLI process)", () => {
   );
 
   describe("with a port in use", () => {
-    let blocker: Server;
+    let busy: OccupiedPort;
     let busyPort: number;
     beforeAll(async () => {
-      blocker = createServer();
-      await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-      busyPort = (blocker.address() as { port: number }).port;
+      busy = await occupyPort();
+      busyPort = busy.port;
     });
-    afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    afterAll(() => busy.release());
 
     it("exits 1 with one line naming the port and the flag that moves it", async () => {
       const cli = runCli(["--no-web", "--dynamo-port", String(busyPort)], {

@@ -45,6 +45,18 @@ export interface LocalStackOptions {
   /** Rebuild and reload the handlers when packages/functions or packages/core change (default true). */
   watch?: boolean;
   reporter?: Reporter;
+  /**
+   * Puts something between the handlers and their dependencies (the fault suite's cuttable relays):
+   * called once DynamoDB and Cognito answer, with the endpoints the handlers would use; the handlers
+   * use the ones it returns. Outputs keep the direct endpoints.
+   */
+  routeDependencies?: (direct: DependencyEndpoints) => Promise<DependencyEndpoints>;
+}
+
+/** Where the handlers reach DynamoDB and the pool's JWKS. */
+export interface DependencyEndpoints {
+  dynamoEndpoint: string;
+  jwksUri: string;
 }
 
 export interface StopReport {
@@ -212,6 +224,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let handlers: HandlerHost;
     try {
+      const direct: DependencyEndpoints = { dynamoEndpoint: dynamo.endpoint, jwksUri: cognito.jwksUri };
+      const dependencies = options.routeDependencies ? await options.routeDependencies(direct) : direct;
       handlers = await startHandlerHost({
         stateDir,
         env: handlerEnvironment({
@@ -221,9 +235,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           userPoolId: cognito.userPoolId,
           clientId: cognito.clientId,
           issuer: cognito.issuer,
-          jwksUri: cognito.jwksUri,
+          jwksUri: dependencies.jwksUri,
           webUrl,
-          dynamoEndpoint: dynamo.endpoint,
+          dynamoEndpoint: dependencies.dynamoEndpoint,
         }),
         watch: options.watch ?? true,
         quiet,

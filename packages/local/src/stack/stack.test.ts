@@ -1,10 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
 import { OUTPUT_KEYS, SUBPROTOCOL } from "@wsauth/core/constants";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { LocalStackError } from "../runner";
-import { signInDemoUser, startTestStack, type TestStack } from "../testing";
+import { type OccupiedPort, occupyPort, signInDemoUser, startTestStack, type TestStack } from "../testing";
 import { outputsPath } from "./index";
 
 /** Opens a socket with the token in the subprotocol and collects its frames. */
@@ -108,14 +107,13 @@ describe("local stack shutdown and failures", () => {
   });
 
   describe("a port in use", () => {
-    let blocker: Server;
+    let busy: OccupiedPort;
     let busyPort: number;
     beforeAll(async () => {
-      blocker = createServer();
-      await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-      busyPort = (blocker.address() as { port: number }).port;
+      busy = await occupyPort();
+      busyPort = busy.port;
     });
-    afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    afterAll(() => busy.release());
 
     it("fails with one clear line naming the port, its role and the fix", async () => {
       const failure = await startTestStack({ ports: { gateway: busyPort } }).then(

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InitiateAuthCommand } from "@aws-sdk/client-cognito-identity-provider";
@@ -62,5 +63,20 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
       if (!options.stateDir) await rm(stateDir, { recursive: true, force: true });
       return report;
     },
+  };
+}
+
+/** A loopback port held by another listener, for the "port in use" paths. */
+export interface OccupiedPort {
+  port: number;
+  release(): Promise<void>;
+}
+
+export async function occupyPort(): Promise<OccupiedPort> {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (blocker.address() as { port: number }).port,
+    release: () => new Promise<void>((resolve) => blocker.close(() => resolve())),
   };
 }

@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import {
   DeleteConnectionCommand,
   GetConnectionCommand,
@@ -9,6 +8,7 @@ import {
 import { LIMITS, LOCAL } from "@wsauth/core/constants";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../../src/gateway/index.js";
+import { occupyPort } from "../../src/testing/index.js";
 import {
   capturingLog,
   connectionIdOf,
@@ -156,17 +156,14 @@ describe("gateway: @connections management API", () => {
 
 describe("gateway: start-up", () => {
   it("reports a port in use with one clear line and the fix", async () => {
-    const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-    const address = blocker.address();
-    const port = typeof address === "object" && address ? address.port : 0;
+    const { port, release } = await occupyPort();
     try {
       const failure = await startGateway({ port, routes: {}, log: capturingLog() }).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(Error);
       expect((failure as Error).message).toBe(`port ${port} is in use: stop the other process or pass --gateway-port`);
       expect((failure as NodeJS.ErrnoException).code).toBe("EADDRINUSE");
     } finally {
-      await new Promise((resolve) => blocker.close(resolve));
+      await release();
     }
   });
 
