@@ -49,13 +49,11 @@ function redactString(value: string): string {
 }
 
 /**
- * Whether a field's value is withheld: anything under a secret-looking name except numbers and
- * booleans (`tokenExp` is a time, not a token), whatever its shape.
+ * Whether a field's value is withheld: anything under a secret-looking name (`secretName`) except
+ * numbers and booleans (`tokenExp` is a time, not a token), whatever its shape.
  */
-function concealed(key: string, value: unknown): boolean {
-  return (
-    value !== null && typeof value !== "number" && typeof value !== "boolean" && value !== undefined && isSecretKey(key)
-  );
+function concealed(secretName: boolean, value: unknown): boolean {
+  return secretName && value !== null && value !== undefined && typeof value !== "number" && typeof value !== "boolean";
 }
 
 /** Masks JWT-shaped substrings and secret-named fields, recursively. */
@@ -79,7 +77,7 @@ export function redact(value: unknown, depth = 0): unknown {
   const out: Record<string, unknown> = {};
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
-    out[key] = concealed(key, item) ? "[redacted]" : redact(item, depth + 1);
+    out[key] = concealed(isSecretKey(key), item) ? "[redacted]" : redact(item, depth + 1);
   }
   return out;
 }
@@ -175,7 +173,7 @@ export function createLog(service: string, options: { level?: LogLevel } = {}): 
           const item = fields[key];
           if (item === undefined || RESERVED.has(key)) continue;
           const info = keyInfo(key);
-          const value = info.secret && concealed(key, item) ? '"[redacted]"' : jsonValue(item);
+          const value = concealed(info.secret, item) ? '"[redacted]"' : jsonValue(item);
           if (value !== undefined) line += `,${info.prefix}${value}`;
         }
       }
