@@ -16,7 +16,7 @@ export default defineConfig({
       { extends: true, test: { name: "functions", include: ["packages/functions/src/**/*.test.ts"] } },
       {
         extends: true,
-        test: { name: "local", include: ["packages/local/src/**/*.test.ts", "packages/local/test/**/*.test.ts"] },
+        test: { name: "local", include: ["packages/local/src/**/*.test.ts"] },
       },
       { extends: true, test: { name: "web", include: ["web/src/**/*.test.ts"] } },
       { extends: true, test: { name: "infra", include: ["test/infra/**/*.test.ts"] } },

@@ -1,4 +1,5 @@
-import { authorizeConnect, sharedTokenVerifier, type WebSocketConnectAuthorizerEvent } from "@wsauth/core/auth";
+import { authorizeConnect, sharedTokenVerifier } from "@wsauth/core/auth";
+import type { WebSocketConnectAuthorizerEvent } from "@wsauth/core/events";
 import type { APIGatewayAuthorizerResult, Context } from "aws-lambda";
 import { Resource } from "sst";
 

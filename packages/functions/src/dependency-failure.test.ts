@@ -1,9 +1,9 @@
 import { LOCAL } from "@wsauth/core/constants";
+import { connectEvent, messageEvent } from "@wsauth/core/testing";
 import { type LocalDynamo, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConnectionsServer, startConnectionsServer } from "../../../test/helpers/connections-server";
 import { setHandlerEnv } from "../../../test/helpers/handler-env";
-import { connectEvent, messageEvent } from "../../../test/helpers/websocket-events";
 import { handler as connect } from "./connect";
 import { handler as notify } from "./notify";
 import { handler as ping } from "./ping";

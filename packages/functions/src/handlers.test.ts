@@ -1,10 +1,10 @@
 import { createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL, SUBPROTOCOL } from "@wsauth/core/constants";
+import { connectEvent, disconnectEvent, messageEvent } from "@wsauth/core/testing";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type ConnectionsServer, startConnectionsServer } from "../../../test/helpers/connections-server";
 import { setHandlerEnv } from "../../../test/helpers/handler-env";
-import { connectEvent, disconnectEvent, messageEvent } from "../../../test/helpers/websocket-events";
 import { handler as broadcast } from "./broadcast";
 import { handler as connect } from "./connect";
 import { handler as echo } from "./default";
@@ -93,7 +93,8 @@ describe("route handlers (AWS-shaped events, dynalite, @connections over HTTP)",
       userId: "sub-victim",
     });
     const event = {
-      ...connectEvent({ connectionId: "Forged=", authorizer: authorizerFor("sub-attacker"), body: forged }),
+      ...connectEvent({ connectionId: "Forged=", authorizer: authorizerFor("sub-attacker") }),
+      body: forged,
       queryStringParameters: { userId: "sub-victim", authorizer: forged },
     };
     event.headers = { ...event.headers, authorizer: forged, "x-user-id": "sub-victim" } as typeof event.headers;

@@ -1,8 +1,40 @@
-export * from "./authorize";
-export * from "./config";
-export * from "./container";
-export * from "./context";
-export * from "./extract";
-export * from "./fixtures";
-export * from "./reasons";
-export * from "./verifier";
+export { authorizeConnect, type ConnectDecision, connectPolicy } from "./authorize";
+export {
+  type AuthResources,
+  assertLocalIssuerAllowed,
+  isAwsUserPoolId,
+  type LocalIssuer,
+  readLocalIssuer,
+  type TokenVerifierConfig,
+  verifierConfigFromResource,
+} from "./config";
+export { authorizerContextSchema, decodeAuthorizerContext } from "./context";
+export { type ConnectRequest, type ExtractedToken, extractConnectToken, offeredSubprotocol } from "./extract";
+export {
+  type AuthorizerContext,
+  type ConnectionIdentity,
+  connectionIdentityOf,
+  decodeTokenIdentity,
+  encodeAuthorizerContext,
+  type Identity,
+  identityOf,
+  joinGroups,
+  splitGroups,
+  TRANSPORTS,
+  type Transport,
+  type VerifiedToken,
+} from "./identity";
+export { JwksFetchError, JwksFetcher, type JwksFetcherOptions } from "./jwks";
+export {
+  AuthRejection,
+  AuthUnavailableError,
+  codeOf,
+  outcomeOf,
+  REJECTION_REASONS,
+  type RejectionOutcome,
+  type RejectionReason,
+  reasonOf,
+  rejection,
+} from "./reasons";
+export { sharedTokenVerifier, verifyIdToken } from "./shared-verifier";
+export { createTokenVerifier, type TokenVerifier, type VerifyOutcome } from "./verifier";

@@ -86,6 +86,11 @@ export type LogFields = Record<string, unknown>;
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface Log {
+  /**
+   * Whether lines of `level` are written. Lets a caller skip building fields nobody will see; a log
+   * without it (a test's, a silenced one) is taken to want no debug lines built.
+   */
+  enabled?(level: LogLevel): boolean;
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
@@ -180,5 +185,11 @@ export function createLog(service: string, options: { level?: LogLevel } = {}): 
       stream.write(`${line}}\n`);
     };
   };
-  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+  return {
+    enabled: (level) => SEVERITY[level] >= threshold,
+    debug: write("debug"),
+    info: write("info"),
+    warn: write("warn"),
+    error: write("error"),
+  };
 }

@@ -1,6 +1,6 @@
 import pMap from "p-map";
 import { z } from "zod";
-import { type ConnectionIdentity, parseAuthorizerContext } from "../auth/index";
+import { type ConnectionIdentity, decodeAuthorizerContext } from "../auth/index";
 import type { ConnectionRecord, ConnectionStore, NewConnection } from "../connection/index";
 import { ADMIN_GROUP, LIMITS, ROUTE } from "../constants/index";
 import { DependencyError, IdentityError, InputError, WsAuthError } from "../errors/index";
@@ -128,7 +128,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
    * token has expired, to see whether a `reauth` extended it.
    */
   async function callerOf(route: MessageRouteKey, message: IncomingMessage): Promise<ConnectionRecord> {
-    const identity = parseAuthorizerContext(message.authorizer);
+    const identity = decodeAuthorizerContext(message.authorizer);
     const fromContext = (context: ConnectionIdentity): ConnectionRecord => ({
       connectionId: message.connectionId,
       ...context,

@@ -1,9 +1,10 @@
 import { type AuthResources, verifierConfigFromResource } from "./config";
-import { createTokenVerifier, type TokenVerifier, type VerifiedToken } from "./verifier";
+import type { VerifiedToken } from "./identity";
+import { createTokenVerifier, type TokenVerifier } from "./verifier";
 
 /**
- * One verifier per container (per Lambda execution environment / per local handler process), built
- * on first use from the linked resources, shared by every handler module in it: the authorizer and
+ * The container's token verifier: a singleton per container (per Lambda execution environment / per
+ * local handler process), built on first use from the linked resources, shared by every handler module in it: the authorizer and
  * any route that re-verifies a token (e.g. `reauth`). If building it fails (bad configuration), the
  * error is thrown to the caller and the next call tries again.
  */

@@ -1,6 +1,6 @@
 import { LOCAL } from "@wsauth/core/constants";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Gateway } from "../../src/gateway/index.js";
+import type { Gateway } from "../index";
 import {
   CONNECTION_ID_SHAPE,
   type capturingLog,
@@ -9,7 +9,7 @@ import {
   recording,
   startTestGateway,
   type TestClient,
-} from "./harness.js";
+} from "./harness";
 
 /** Route selection on `$request.body.action`, message event shape, integration failures. */
 describe("gateway: messages", () => {

@@ -1,7 +1,7 @@
-import { parseAuthorizerContext } from "@wsauth/core/auth";
+import { decodeAuthorizerContext } from "@wsauth/core/auth";
 import { LOCAL } from "@wsauth/core/constants";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Gateway, LambdaHandler } from "../../src/gateway/index.js";
+import type { Gateway, LambdaHandler } from "../index";
 import {
   allowPolicy,
   CONNECTION_ID_SHAPE,
@@ -11,7 +11,7 @@ import {
   open,
   recording,
   startTestGateway,
-} from "./harness.js";
+} from "./harness";
 
 /**
  * REQUEST authorizer on $connect: event shape, Allow/Deny/Unauthorized/failure, identity sources,
@@ -136,7 +136,7 @@ describe("gateway: $connect REQUEST authorizer", () => {
     client.send("hello");
     const message = await events.next("$default", (e) => e.requestContext.connectionId === connectionId);
     expect(message.requestContext.authorizer).toMatchObject(expected);
-    expect(parseAuthorizerContext(message.requestContext.authorizer)).toEqual({
+    expect(decodeAuthorizerContext(message.requestContext.authorizer)).toEqual({
       userId: "user-sub",
       username: "ada@example.com",
       groups: ["admins", "dev"],

@@ -1,7 +1,7 @@
 import { LOCAL, SUBPROTOCOL } from "@wsauth/core/constants";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Gateway } from "../../src/gateway/index.js";
-import { type capturingLog, connect, EventLog, open, recording, startTestGateway } from "./harness.js";
+import type { Gateway } from "../index";
+import { type capturingLog, connect, EventLog, open, recording, startTestGateway } from "./harness";
 
 /**
  * The `$connect` integration: its status decides the upgrade, its headers go on the 101 response,

@@ -7,17 +7,9 @@ import {
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { LIMITS, LOCAL } from "@wsauth/core/constants";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Gateway, startGateway } from "../../src/gateway/index.js";
-import { occupyPort } from "../../src/testing/index.js";
-import {
-  capturingLog,
-  connectionIdOf,
-  EventLog,
-  managementClient,
-  open,
-  recording,
-  startTestGateway,
-} from "./harness.js";
+import { occupyPort } from "../../testing/index";
+import { type Gateway, startGateway } from "../index";
+import { capturingLog, connectionIdOf, EventLog, managementClient, open, recording, startTestGateway } from "./harness";
 
 /** The `@connections` API, driven by the unchanged AWS SDK client. */
 describe("gateway: @connections management API", () => {

@@ -1,7 +1,7 @@
 import { LIMITS } from "@wsauth/core/constants";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Gateway } from "../../src/gateway/index.js";
-import { connectionIdOf, EventLog, open, recording, startTestGateway, type TestClient } from "./harness.js";
+import type { Gateway } from "../index";
+import { connectionIdOf, EventLog, open, recording, startTestGateway, type TestClient } from "./harness";
 
 /** Frame limit (32 KB per frame) and message limit (128 KB per message), with AWS's defaults. */
 describe("gateway: frame and message limits", () => {

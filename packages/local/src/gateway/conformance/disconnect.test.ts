@@ -1,7 +1,7 @@
 import { DeleteConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Gateway } from "../../src/gateway/index.js";
-import { connectionIdOf, EventLog, managementClient, open, recording, startTestGateway } from "./harness.js";
+import type { Gateway } from "../index";
+import { connectionIdOf, EventLog, managementClient, open, recording, startTestGateway } from "./harness";
 
 /** `$disconnect` arrives exactly once for every way a connection can end, with status code and reason. */
 describe("gateway: $disconnect", () => {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { Log, LogFields } from "@wsauth/core/logging";
 import { type ClientOptions, type RawData, WebSocket } from "ws";
-import { type Gateway, type GatewayOptions, type LambdaHandler, startGateway } from "../../src/gateway/index.js";
+import { type Gateway, type GatewayOptions, type LambdaHandler, startGateway } from "../index";
 
 /**
  * Test harness for the gateway conformance suite: fixture handlers that record their events, a log

@@ -1,10 +1,11 @@
 import { createHmac, createSign, generateKeyPairSync, type JsonWebKey, type KeyObject } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { VerifiedToken } from "../auth/index";
 
 /**
- * Test and bench helpers: real RSA keys, real signed JWTs shaped like Cognito's, and a real JWKS
- * HTTP server on an ephemeral port. Not exported from the package index (never bundled).
+ * Token minting for tests and benches: real RSA keys, real signed JWTs shaped like Cognito's, and a
+ * real JWKS HTTP server on an ephemeral port.
  */
 
 export interface SigningKey {
@@ -66,6 +67,25 @@ export function idTokenClaims(options: IdTokenOptions): Record<string, unknown> 
     exp: now + (options.expiresIn ?? 3600),
     jti: `jti-${Math.random().toString(36).slice(2)}`,
     ...options.extra,
+  };
+}
+
+/**
+ * The identity claims Cognito writes for an identity: the encoder of the token identity, whose
+ * decoder is `decodeTokenIdentity` (`@wsauth/core/auth`). The sign-in name is the verified e-mail
+ * when the identity's `username` is its e-mail, else `cognito:username` (`username` in access tokens).
+ */
+export function tokenClaimsOf(identity: VerifiedToken): Record<string, unknown> {
+  const nameClaim = identity.tokenUse === "access" ? "username" : "cognito:username";
+  return {
+    sub: identity.userId,
+    [nameClaim]: identity.username,
+    ...(identity.email !== undefined
+      ? { email: identity.email, email_verified: identity.email === identity.username }
+      : {}),
+    ...(identity.groups.length > 0 ? { "cognito:groups": identity.groups } : {}),
+    exp: identity.tokenExp,
+    token_use: identity.tokenUse,
   };
 }
 
