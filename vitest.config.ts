@@ -9,11 +9,17 @@ export default defineConfig({
     reporters: ["default", "./test/summary-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Node 20 is this project's runtime; the SDK's notice about its future Node 22 floor is noise here.
+    // Tests and the local stack run on Node 20 (deployed functions run on a current Lambda Node.js
+    // runtime); the SDK's notice about its future Node 22 floor is noise here.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     projects: [
-      { extends: true, test: { name: "core", include: ["packages/core/src/**/*.test.ts"] } },
-      { extends: true, test: { name: "functions", include: ["packages/functions/src/**/*.test.ts"] } },
+      // test/core and test/functions hold the suites that run core and the handlers against the local
+      // stack's DynamoDB (a package's own tests never import a package that depends on it).
+      { extends: true, test: { name: "core", include: ["packages/core/src/**/*.test.ts", "test/core/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: { name: "functions", include: ["packages/functions/src/**/*.test.ts", "test/functions/**/*.test.ts"] },
+      },
       {
         extends: true,
         test: { name: "local", include: ["packages/local/src/**/*.test.ts"] },

@@ -1,7 +1,7 @@
 import { AUTHORIZER_IDENTITY_SOURCES, LOCAL } from "@wsauth/core/constants";
 import { createLog } from "@wsauth/core/logging";
-import { type Gateway, startGateway } from "../../../packages/local/src/gateway/index";
-import type { TestStack } from "../../../packages/local/src/testing/index";
+import { type Gateway, startGateway } from "@wsauth/local/gateway";
+import type { TestStack } from "@wsauth/local/testing";
 
 /**
  * Kills the gateway (every socket drops), runs `whileDown`, then starts a new gateway on the same

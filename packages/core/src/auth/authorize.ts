@@ -3,7 +3,7 @@ import type { SUBPROTOCOL } from "../constants/index";
 import type { WebSocketConnectAuthorizerEvent } from "../events/index";
 import { createLog, type Log, type LogFields } from "../logging/index";
 import { type ConnectRequest, extractConnectToken } from "./extract";
-import { type MaybePromise, settle, UNAUTHORIZED_SIGNAL, whenReady } from "./fast-path";
+import { type MaybePromise, settle, UNAUTHORIZED_SIGNAL } from "./fast-path";
 import {
   type AuthorizerContext,
   type ConnectionIdentity,
@@ -46,11 +46,14 @@ export function decide(event: ConnectRequest, verifier: TokenVerifier): MaybePro
   } catch (cause) {
     return verifierFailed(cause, transport);
   }
-  return whenReady(
-    outcome,
-    (settled) => toDecision(settled, transport, subprotocol),
-    (cause) => verifierFailed(cause, transport),
-  );
+  if (outcome instanceof Promise) {
+    // Closures only on this path: the synchronous ones allocate none.
+    return outcome.then(
+      (settled) => toDecision(settled, transport, subprotocol),
+      (cause: unknown) => verifierFailed(cause, transport),
+    );
+  }
+  return toDecision(outcome, transport, subprotocol);
 }
 
 function verifierFailed(cause: unknown, transport: Transport): ConnectDecision {
@@ -113,14 +116,14 @@ export function authorizeConnect(
   verifier: TokenVerifier | (() => TokenVerifier),
   log: Log = defaultLog,
 ): Promise<APIGatewayAuthorizerResult> {
-  const answer = (decision: ConnectDecision) => respondSafely(event, decision, log);
   let decision: MaybePromise<ConnectDecision>;
   try {
     decision = decide(event, typeof verifier === "function" ? verifier() : verifier);
   } catch (cause) {
     decision = { effect: "error", reason: reasonOf(cause) ?? "internal_error", cause };
   }
-  return settle(whenReady(decision, answer, () => answer({ effect: "error", reason: "internal_error" })));
+  if (decision instanceof Promise) return settle(decision.then((decided) => respondSafely(event, decided, log)));
+  return settle(respondSafely(event, decision, log));
 }
 
 /** `respond`, with anything it throws (a failing log write, say) turned into the 500 answer. */

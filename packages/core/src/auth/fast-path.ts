@@ -8,15 +8,6 @@
 /** A value that is there now, or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
 
-/** `then(value)` now when `value` is already there, else once it settles; `fail` for a rejection. */
-export function whenReady<T, R>(
-  value: MaybePromise<T>,
-  then: (value: T) => R,
-  fail: (cause: unknown) => R,
-): MaybePromise<R> {
-  return value instanceof Promise ? value.then(then, fail) : then(value);
-}
-
 /** What API Gateway reads as "401": a thrown error whose message is exactly `Unauthorized`. */
 export const UNAUTHORIZED_MESSAGE = "Unauthorized";
 

@@ -48,20 +48,27 @@ export type AuthorizerContext = Omit<ConnectionIdentity, "groups"> & {
   groups: string;
 };
 
-/** The identity fields of anything that carries an identity (copied, never shared). */
+/** The identity fields of anything that carries an identity (a new object; `groups` is shared, never mutated). */
 export function identityOf(source: Identity): Identity {
   return {
     userId: source.userId,
     username: source.username,
     ...(source.email ? { email: source.email } : {}),
-    groups: [...source.groups],
+    groups: source.groups,
     tokenExp: source.tokenExp,
   };
 }
 
 /** The identity a verified token gives a connection that used `transport`. */
 export function connectionIdentityOf(token: Identity, transport: Transport): ConnectionIdentity {
-  return { ...identityOf(token), transport };
+  return {
+    userId: token.userId,
+    username: token.username,
+    ...(token.email ? { email: token.email } : {}),
+    groups: token.groups,
+    tokenExp: token.tokenExp,
+    transport,
+  };
 }
 
 /** `cognito:groups` as a list; a lone string counts as one group, as aws-jwt-verify's group check reads it. */

@@ -51,10 +51,12 @@ export interface TokenVerifier {
   verify(token: string): Promise<VerifiedToken>;
 }
 
-type CheckNow = (token: string) => VerifyOutcome | Promise<VerifyOutcome>;
+/** The synchronous check behind a verifier this module created (see `checkNow`); the key is not exported. */
+const SYNCHRONOUS_CHECK = Symbol("synchronous check");
 
-/** The synchronous checks behind each verifier this module created (see `checkNow`). */
-const synchronousChecks = new WeakMap<TokenVerifier, CheckNow>();
+interface VerifierWithSynchronousCheck extends TokenVerifier {
+  [SYNCHRONOUS_CHECK]?: (token: string) => VerifyOutcome | Promise<VerifyOutcome>;
+}
 
 /**
  * The `$connect` authorizer's fast path, private to this package: the outcome comes synchronously
@@ -63,7 +65,7 @@ const synchronousChecks = new WeakMap<TokenVerifier, CheckNow>();
  * `TokenVerifier` answers through its `check`.
  */
 export function checkNow(verifier: TokenVerifier, token: string): VerifyOutcome | Promise<VerifyOutcome> {
-  const synchronous = synchronousChecks.get(verifier);
+  const synchronous = (verifier as VerifierWithSynchronousCheck)[SYNCHRONOUS_CHECK];
   return synchronous ? synchronous(token) : verifier.check(token);
 }
 
@@ -247,7 +249,8 @@ export function createTokenVerifier(config: TokenVerifierConfig, log: Log = crea
     return reason === "group_required" ? { ok: false, reason, verifiedSub: sub, cause } : { ok: false, reason, cause };
   }
 
-  const verifier: TokenVerifier = {
+  const verifier: VerifierWithSynchronousCheck = {
+    [SYNCHRONOUS_CHECK]: check,
     check: async (token) => check(token),
     async verify(token) {
       const outcome = await check(token);
@@ -255,6 +258,5 @@ export function createTokenVerifier(config: TokenVerifierConfig, log: Log = crea
       throw rejection(outcome.reason, { cause: outcome.cause });
     },
   };
-  synchronousChecks.set(verifier, check);
   return verifier;
 }

@@ -14,15 +14,16 @@ export {
   type ReauthFrame,
   type SendMessageFrame,
   TARGET_MAX_LENGTH,
-} from "./client";
+} from "./client-frames";
 export {
   frames,
   type IdentityFrame,
   type JsonValue,
   parseServerFrame,
   type Sender,
+  type SentFrame,
   type ServerFrame,
   SYSTEM_SENDER,
   serverFrameSchema,
   toIsoTime,
-} from "./server";
+} from "./server-frames";

@@ -2,6 +2,8 @@
  * Test-only entry point (`@wsauth/core/testing`): API Gateway event fixtures and token minting. Never
  * imported by production code; no production `index.ts` re-exports any of it (a test checks).
  */
+
+export { type ConnectionsServer, startConnectionsServer } from "./connections-server";
 export {
   buildConnectAuthorizerEvent,
   type ConnectEventOptions,

@@ -22,7 +22,7 @@ import { handlerEnvironment } from "./resources";
 import { startWeb, type WebSite, webEnvironment } from "./web";
 
 export { PORT_ROLES, type PortName, type StackPorts } from "./ports";
-export { handlerEnvironment } from "./resources";
+export { handlerEnvironment, type LinkedValues } from "./resources";
 export { webEnvironment } from "./web";
 
 /** The repository root (this file is packages/local/src/stack/index.ts). */

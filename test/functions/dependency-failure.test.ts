@@ -1,13 +1,12 @@
 import { LOCAL } from "@wsauth/core/constants";
-import { connectEvent, messageEvent } from "@wsauth/core/testing";
+import { type ConnectionsServer, connectEvent, messageEvent, startConnectionsServer } from "@wsauth/core/testing";
+import { handler as connect } from "@wsauth/functions/connect";
+import { handler as notify } from "@wsauth/functions/notify";
+import { handler as ping } from "@wsauth/functions/ping";
+import { handler as whoami } from "@wsauth/functions/whoami";
 import { type LocalDynamo, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ConnectionsServer, startConnectionsServer } from "../../../test/helpers/connections-server";
-import { setHandlerEnv } from "../../../test/helpers/handler-env";
-import { handler as connect } from "./connect";
-import { handler as notify } from "./notify";
-import { handler as ping } from "./ping";
-import { handler as whoami } from "./whoami";
+import { setHandlerEnv } from "../helpers/handler-env";
 
 // The linked table does not exist: every DynamoDB call fails, as when the table or its permissions are broken.
 describe("handlers when the registry is unavailable", () => {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ERROR_CODES, type ErrorCode } from "../errors/index";
 
 /**
- * Frames the server sends (DESIGN.md "Wire protocol"). Builders are used by the handlers; the schema
+ * Frames the server sends (the README's "Wire protocol" section). Builders are used by the handlers; the schema
  * lets clients (web app, CLI, tests) parse what they receive.
  */
 
@@ -51,6 +51,8 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type IdentityFrame = Extract<ServerFrame, { type: "identity" }>;
+/** The sender's receipt of a `sendmessage`. */
+export type SentFrame = Extract<ServerFrame, { type: "sent" }>;
 
 /** Parses a frame received from the server; `undefined` when it is not one. */
 export function parseServerFrame(text: string): ServerFrame | undefined {

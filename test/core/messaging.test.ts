@@ -3,10 +3,16 @@ import type { ConnectionIdentity } from "@wsauth/core/auth";
 import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL } from "@wsauth/core/constants";
 import { IdentityError } from "@wsauth/core/errors";
+import {
+  createMessenger,
+  createRealtime,
+  type Messenger,
+  type Realtime,
+  type ReauthVerifier,
+} from "@wsauth/core/messaging";
+import { type ConnectionsServer, startConnectionsServer } from "@wsauth/core/testing";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type ConnectionsServer, startConnectionsServer } from "../../../../test/helpers/connections-server";
-import { createMessenger, createRealtime, type Messenger, type Realtime, type ReauthVerifier } from "./index";
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const T0S = Math.floor(T0 / 1000);

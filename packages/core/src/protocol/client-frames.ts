@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { LIMITS, ROUTE } from "../constants/index";
 import { InputError } from "../errors/index";
-import type { JsonValue } from "./server";
+import type { JsonValue } from "./server-frames";
 
 /**
- * Frames a client sends (DESIGN.md "Wire protocol"). Every named route has a strict schema: an
+ * Frames a client sends (the README's "Wire protocol" section). Every named route has a strict schema: an
  * unknown field is an error rather than silently ignored, so a client cannot smuggle e.g. a `from`
  * into a message and believe it took effect.
  */

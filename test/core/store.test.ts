@@ -1,8 +1,8 @@
 import type { ConnectionIdentity } from "@wsauth/core/auth";
+import { CONNECTION_SHARDS, createConnectionStore, expireAtFor, shardOf } from "@wsauth/core/connection";
 import { EXPIRE_MARGIN_SECONDS, LIMITS } from "@wsauth/core/constants";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONNECTION_SHARDS, createConnectionStore, expireAtFor, shardOf } from "./index";
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 let clock = T0;

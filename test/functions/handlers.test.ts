@@ -1,20 +1,25 @@
 import { createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL, SUBPROTOCOL } from "@wsauth/core/constants";
-import { connectEvent, disconnectEvent, messageEvent } from "@wsauth/core/testing";
+import {
+  type ConnectionsServer,
+  connectEvent,
+  disconnectEvent,
+  messageEvent,
+  startConnectionsServer,
+} from "@wsauth/core/testing";
+import { handler as broadcast } from "@wsauth/functions/broadcast";
+import { handler as connect } from "@wsauth/functions/connect";
+import { handler as echo } from "@wsauth/functions/default";
+import { handler as disconnect } from "@wsauth/functions/disconnect";
+import { handler as notify } from "@wsauth/functions/notify";
+import { handler as ping } from "@wsauth/functions/ping";
+import { handler as reauth } from "@wsauth/functions/reauth";
+import { handler as sendmessage } from "@wsauth/functions/sendmessage";
+import { handler as sweep } from "@wsauth/functions/sweep";
+import { handler as whoami } from "@wsauth/functions/whoami";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type ConnectionsServer, startConnectionsServer } from "../../../test/helpers/connections-server";
-import { setHandlerEnv } from "../../../test/helpers/handler-env";
-import { handler as broadcast } from "./broadcast";
-import { handler as connect } from "./connect";
-import { handler as echo } from "./default";
-import { handler as disconnect } from "./disconnect";
-import { handler as notify } from "./notify";
-import { handler as ping } from "./ping";
-import { handler as reauth } from "./reauth";
-import { handler as sendmessage } from "./sendmessage";
-import { handler as sweep } from "./sweep";
-import { handler as whoami } from "./whoami";
+import { setHandlerEnv } from "../helpers/handler-env";
 
 const TABLE = "handlers-test";
 const inOneHour = () => Math.floor(Date.now() / 1000) + 3600;
