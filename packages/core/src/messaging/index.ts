@@ -1,13 +1,12 @@
 export { createMessenger, type DeliveryReport, isGone, type Messenger, type MessengerOptions } from "./messenger";
+export { type NotifyInput, type NotifyOptions, notifyInputSchema, notifyUser } from "./notify";
 export {
   createRealtime,
   type IncomingMessage,
   MESSAGE_ROUTES,
   type MessageRouteKey,
-  type NotifyInput,
-  notifyInputSchema,
   type Realtime,
   type RealtimeOptions,
   type ReauthVerifier,
-  type SweepReport,
 } from "./realtime";
+export { type SweepOptions, type SweepReport, sweepConnections } from "./sweep";

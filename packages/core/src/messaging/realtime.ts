@@ -1,22 +1,12 @@
-import pMap from "p-map";
-import { z } from "zod";
 import { type ConnectionIdentity, decodeAuthorizerContext } from "../auth/index";
 import type { ConnectionRecord, ConnectionStore, NewConnection } from "../connection/index";
-import { ADMIN_GROUP, LIMITS, ROUTE } from "../constants/index";
+import { ADMIN_GROUP, ROUTE } from "../constants/index";
 import { DependencyError, IdentityError, InputError, WsAuthError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
-import {
-  assertDataSize,
-  frames,
-  type JsonValue,
-  parseClientFrame,
-  parseEchoBody,
-  type ServerFrame,
-  SYSTEM_SENDER,
-  TARGET_MAX_LENGTH,
-  toIsoTime,
-} from "../protocol/index";
+import { frames, parseClientFrame, parseEchoBody, type ServerFrame, toIsoTime } from "../protocol/index";
 import type { DeliveryReport, Messenger } from "./messenger";
+import { notifyUser } from "./notify";
+import { type SweepReport, sweepConnections } from "./sweep";
 
 /**
  * Verifies a fresh token for `reauth`. The auth core's verifier (`sharedTokenVerifier` in
@@ -47,30 +37,6 @@ export const MESSAGE_ROUTES = [
 ] as const;
 export type MessageRouteKey = (typeof MESSAGE_ROUTES)[number];
 
-export interface SweepReport {
-  /** Rows looked at. */
-  scanned: number;
-  /** Rows past `expireAt` deleted. */
-  expired: number;
-  /** Connections past their token's `exp` or the lifetime cap, closed and deleted. */
-  closed: number;
-  /** Of those, already gone at the gateway. */
-  gone: number;
-  failed: number;
-}
-
-/** Input of `notify` (backend services pushing to a user). */
-export const notifyInputSchema = z
-  .strictObject({
-    userId: z.string().trim().min(1).max(TARGET_MAX_LENGTH).optional(),
-    username: z.string().trim().min(1).max(TARGET_MAX_LENGTH).optional(),
-    data: z.json(),
-  })
-  .refine((input) => (input.userId === undefined) !== (input.username === undefined), {
-    message: "give exactly one of userId or username",
-  });
-export type NotifyInput = z.infer<typeof notifyInputSchema>;
-
 export interface RealtimeOptions {
   store: ConnectionStore;
   messenger: Messenger;
@@ -99,11 +65,6 @@ export interface Realtime {
   sweep(): Promise<SweepReport>;
   /** Pushes `data` to every live connection of a user, as a `message` from `system`. */
   notify(input: unknown): Promise<DeliveryReport>;
-}
-
-function describe(error: z.ZodError): string {
-  const issue = error.issues[0];
-  return issue ? `${issue.path.length > 0 ? issue.path.join(".") : "input"}: ${issue.message}` : "invalid input";
 }
 
 export function createRealtime(options: RealtimeOptions): Realtime {
@@ -256,56 +217,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     reply,
     close: (connectionId) => messenger.disconnect(connectionId),
 
-    async sweep() {
-      const report: SweepReport = { scanned: 0, expired: 0, closed: 0, gone: 0, failed: 0 };
-      const nowMs = now();
-      for await (const page of store.walk({ includeExpired: true })) {
-        await pMap(
-          page,
-          async (record) => {
-            report.scanned += 1;
-            try {
-              if (record.expireAt * 1000 <= nowMs) {
-                await store.remove(record.connectionId);
-                report.expired += 1;
-              } else if (record.tokenExp * 1000 <= nowMs || record.connectedAt + LIMITS.connectionLifetimeMs <= nowMs) {
-                const tokenExpired = record.tokenExp * 1000 <= nowMs;
-                if (tokenExpired) {
-                  await messenger.toConnection(
-                    record.connectionId,
-                    frames.error("token_expired", "the token of this connection has expired"),
-                  );
-                }
-                const outcome = await messenger.disconnect(record.connectionId);
-                report.closed += 1;
-                if (outcome === "gone") report.gone += 1;
-              }
-            } catch (error) {
-              report.failed += 1;
-              log.error("sweep could not close a connection", {
-                code: error instanceof WsAuthError ? error.code : "internal",
-                connectionId: record.connectionId,
-                error,
-              });
-            }
-          },
-          { concurrency: 8 },
-        );
-      }
-      log.info("sweep finished", { ...report });
-      return report;
-    },
-
-    async notify(input) {
-      const parsed = notifyInputSchema.safeParse(input);
-      if (!parsed.success) throw new InputError("validation_failed", describe(parsed.error));
-      const { userId, username, data } = parsed.data;
-      assertDataSize(data);
-      // An explicit `userId` names a user id only, never someone signing in with that string.
-      const targets = userId !== undefined ? await store.listByUser(userId) : await store.listForTarget(username ?? "");
-      const report = await messenger.toConnections(targets, frames.message(SYSTEM_SENDER, data as JsonValue, now()));
-      log.info("notified", { by: userId === undefined ? "username" : "userId", ...report });
-      return report;
-    },
+    sweep: () => sweepConnections({ store, messenger, now, log }),
+    notify: (input) => notifyUser(input, { store, messenger, now, log }),
   };
 }

@@ -82,11 +82,11 @@ function nestsDeeperThan(text: string, limit: number): boolean {
   return false;
 }
 
-/** Describes the first problem without echoing the value (it may be a token). */
-function describeIssue(error: z.ZodError): string {
+/** Describes the first problem of a validated `subject` without echoing the value (it may be a token). */
+export function describeIssue(error: z.ZodError, subject = "message"): string {
   const issue = error.issues[0];
-  if (!issue) return "message is not valid";
-  const where = issue.path.length > 0 ? issue.path.join(".") : "message";
+  if (!issue) return `${subject} is not valid`;
+  const where = issue.path.length > 0 ? issue.path.join(".") : subject;
   return `${where}: ${issue.message}`;
 }
 

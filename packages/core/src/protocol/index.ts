@@ -3,6 +3,7 @@ export {
   type BroadcastFrame,
   type ClientFrame,
   clientFrameSchemas,
+  describeIssue,
   isMessageRoute,
   jsonByteLength,
   MESSAGE_DATA_MAX_BYTES,
