@@ -117,8 +117,8 @@ type IssuerVerifyProperties = {
 /**
  * aws-jwt-verify's verifier, fed the token the pre-check already decoded: the library then does
  * everything a `verify(token)` call does (JWK lookup and penalty box, signature, standard and
- * Cognito claim checks) except decoding the token a second time, which cost as much as all our own
- * per-request work together. `verifyDecomposedJwt` and `getIssuerConfig` are the library's protected
+ * Cognito claim checks) except decoding the token a second time (BENCHMARKS.md has what that saves).
+ * `verifyDecomposedJwt` and `getIssuerConfig` are the library's protected
  * extension points (hence the subclass); the version is pinned exactly and the auth tests cover this.
  */
 class DecodedTokenVerifier extends JwtVerifierBase<IssuerVerifyProperties, IssuerVerifyProperties, true> {
