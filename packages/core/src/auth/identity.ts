@@ -48,18 +48,10 @@ export type AuthorizerContext = Omit<ConnectionIdentity, "groups"> & {
   groups: string;
 };
 
-/** The identity fields of anything that carries an identity (a new object; `groups` is shared, never mutated). */
-export function identityOf(source: Identity): Identity {
-  return {
-    userId: source.userId,
-    username: source.username,
-    ...(source.email ? { email: source.email } : {}),
-    groups: source.groups,
-    tokenExp: source.tokenExp,
-  };
-}
-
-/** The identity a verified token gives a connection that used `transport`. */
+/**
+ * The identity a verified token gives a connection that used `transport` (also: the identity fields
+ * of anything that carries one; `groups` is shared, never mutated).
+ */
 export function connectionIdentityOf(token: Identity, transport: Transport): ConnectionIdentity {
   return {
     userId: token.userId,

@@ -17,7 +17,6 @@ export {
   decodeTokenIdentity,
   encodeAuthorizerContext,
   type Identity,
-  identityOf,
   joinGroups,
   splitGroups,
   TRANSPORTS,

@@ -1,4 +1,4 @@
-import { type ConnectionIdentity, identityOf } from "../auth/index";
+import { type ConnectionIdentity, connectionIdentityOf } from "../auth/index";
 import { shardOf } from "./schema";
 
 /** A live connection as the registry stores it: the connection's identity and the facts of its socket. */
@@ -28,10 +28,9 @@ export function encodeConnectionRow(record: ConnectionRecord): ConnectionRow {
   return {
     shard: shardOf(record.connectionId),
     connectionId: record.connectionId,
-    ...identityOf(record),
+    ...connectionIdentityOf(record, record.transport),
     connectedAt: record.connectedAt,
     expireAt: record.expireAt,
-    transport: record.transport,
     ...(record.sourceIp ? { sourceIp: record.sourceIp } : {}),
     ...(record.userAgent ? { userAgent: record.userAgent } : {}),
   };

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { type ConnectionIdentity, identityOf } from "../auth/index";
+import { type ConnectionIdentity, connectionIdentityOf } from "../auth/index";
 import { DependencyError } from "../errors/index";
 import { type ConnectionRecord, decodeConnectionRow, encodeConnectionRow, type StoredRow } from "./record";
 import {
@@ -122,8 +122,7 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
       const { identity } = input;
       const record: ConnectionRecord = {
         connectionId: input.connectionId,
-        ...identityOf(identity),
-        transport: identity.transport,
+        ...connectionIdentityOf(identity, identity.transport),
         connectedAt: input.connectedAt,
         expireAt: expireAtFor(input.connectedAt),
         ...(input.sourceIp ? { sourceIp: input.sourceIp } : {}),
