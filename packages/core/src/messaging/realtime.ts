@@ -1,4 +1,4 @@
-import { type ConnectionIdentity, decodeAuthorizerContext } from "../auth/index";
+import { type ConnectionIdentity, decodeAuthorizerContext, type Identity } from "../auth/index";
 import type { ConnectionRecord, ConnectionStore, NewConnection } from "../connection/index";
 import { ADMIN_GROUP, ROUTE } from "../constants/index";
 import { DependencyError, IdentityError, InputError, WsAuthError } from "../errors/index";
@@ -13,7 +13,7 @@ import { type SweepReport, sweepConnections } from "./sweep";
  * `@wsauth/core/auth`) satisfies it; it rejects with `WsAuthError`s carrying stable codes.
  */
 export interface ReauthVerifier {
-  verify(token: string): Promise<Pick<ConnectionIdentity, "userId" | "tokenExp" | "groups">>;
+  verify(token: string): Promise<Pick<Identity, "userId" | "tokenExp" | "groups">>;
 }
 
 /** A frame as a message route receives it. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import { ROUTE } from "@wsauth/core/constants";
 import type { Log, LogFields } from "@wsauth/core/logging";
 import { type ClientOptions, type RawData, WebSocket } from "ws";
 import { type Gateway, type GatewayOptions, type LambdaHandler, startGateway } from "../index";
@@ -43,7 +44,7 @@ export class EventLog {
   }
 
   disconnectOf(connectionId: string): Promise<RecordedEvent> {
-    return this.next("$disconnect", (event) => event.requestContext.connectionId === connectionId);
+    return this.next(ROUTE.disconnect, (event) => event.requestContext.connectionId === connectionId);
   }
 }
 
@@ -185,7 +186,7 @@ export async function open(url: string, protocols: string[] = [], options: Clien
 export async function connectionIdOf(client: TestClient, log: EventLog): Promise<string> {
   const marker = `probe-${Math.random()}`;
   client.send(marker);
-  const event = await log.next("$default", (e) => e.body === marker);
+  const event = await log.next(ROUTE.default, (e) => e.body === marker);
   return event.requestContext.connectionId;
 }
 
