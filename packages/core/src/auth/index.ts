@@ -1,15 +1,7 @@
-export { authorizeConnect, type ConnectDecision, connectPolicy } from "./authorize";
-export {
-  type AuthResources,
-  assertLocalIssuerAllowed,
-  isAwsUserPoolId,
-  type LocalIssuer,
-  readLocalIssuer,
-  type TokenVerifierConfig,
-  verifierConfigFromResource,
-} from "./config";
-export { authorizerContextSchema, decodeAuthorizerContext } from "./context";
-export { type ConnectRequest, type ExtractedToken, extractConnectToken, offeredSubprotocol } from "./extract";
+export { authorizeConnect } from "./authorize";
+export { type AuthResources, type LocalIssuer, type TokenVerifierConfig, verifierConfigFromResource } from "./config";
+export { decodeAuthorizerContext } from "./context";
+export { offeredSubprotocol } from "./extract";
 export {
   type AuthorizerContext,
   type ConnectionIdentity,
@@ -24,16 +16,6 @@ export {
   type VerifiedToken,
 } from "./identity";
 export { JwksFetchError, JwksFetcher, type JwksFetcherOptions } from "./jwks";
-export {
-  AuthRejection,
-  AuthUnavailableError,
-  codeOf,
-  outcomeOf,
-  REJECTION_REASONS,
-  type RejectionOutcome,
-  type RejectionReason,
-  reasonOf,
-  rejection,
-} from "./reasons";
+export { AuthRejection, AuthUnavailableError, REJECTION_REASONS, type RejectionReason } from "./reasons";
 export { sharedTokenVerifier, verifyIdToken } from "./shared-verifier";
 export { createTokenVerifier, type TokenVerifier, type VerifyOutcome } from "./verifier";
