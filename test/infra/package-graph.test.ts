@@ -160,6 +160,18 @@ describe("the package graph", () => {
     expect(importsOf("test/infra/package-graph.test.ts").map((entry) => entry.specifier)).toContain("typescript");
   });
 
+  it("lets the site's browser code import core for types only (constants aside: they carry no dependency)", () => {
+    const runtimeImports = sourceFiles("web/src")
+      .filter((file) => !isTestFile(file))
+      .flatMap((file) =>
+        importsOf(file)
+          .filter(({ specifier, typeOnly }) => specifier.startsWith("@wsauth/core/") && !typeOnly)
+          .filter(({ specifier }) => specifier !== "@wsauth/core/constants")
+          .map(({ specifier }) => `${file}: ${specifier}`),
+      );
+    expect(runtimeImports).toEqual([]);
+  });
+
   it("keeps the repository's own suites and benches off the packages' src/", () => {
     const reachIns = ["test", "bench"].flatMap((dir) =>
       sourceFiles(dir).flatMap((file) =>
