@@ -51,10 +51,11 @@ function providerLock() {
 }
 
 /** Bundles `code` with SST's esbuild options (js.go `Build`) to `outfile`. */
-async function bundle({ code, outfile, define }) {
-  const globals = providerGlobals(providerLock(), platformDir);
+async function bundle({ code, outfile, define, app = false }) {
+  const globals = app ? "" : providerGlobals(providerLock(), platformDir);
   await build({
-    banner: { js: BANNER },
+    // `app()` runs before the platform is loaded: only `$config` (which returns its argument) exists.
+    banner: { js: app ? `${BANNER}\nglobalThis.$config = (input) => input;\n` : BANNER },
     mainFields: ["module", "main"],
     format: "esm",
     platform: "node",
@@ -73,7 +74,7 @@ async function bundle({ code, outfile, define }) {
     ],
     external: EXTERNAL,
     define,
-    inject: [join(workDir, PLATFORM_PATHS.shim)],
+    inject: app ? [] : [join(workDir, PLATFORM_PATHS.shim)],
     outfile,
     write: true,
     bundle: true,
@@ -89,6 +90,7 @@ async function evaluateApp() {
       code: `import mod from '${join(root, "sst.config.ts")}';\nexport default await mod.app({ stage: ${JSON.stringify(request.stage)} });`,
       outfile,
       define: {},
+      app: true,
     });
     return (await import(pathToFileURL(outfile).href)).default;
   } finally {
@@ -261,6 +263,8 @@ async function main() {
   const resourceList = resources.map((resource) => ({
     type: resource.type,
     name: resource.name,
+    id: resource.id,
+    ...(resource.state.arn ? { arn: resource.state.arn } : {}),
     inputs: resource.inputs,
     options: options.get(`${resource.type}::${resource.name}`) ?? { protect: false, retainOnDelete: false },
   }));
@@ -272,6 +276,7 @@ async function main() {
     const lambda = byTypeAndName("aws:lambda/function:Function", `${name}Function`);
     return {
       name,
+      ...(lambda ? { physicalName: lambda.inputs.name } : {}),
       handler: input.handler,
       ...(input.bundle ? { bundle: isAbsolute(input.bundle) ? relative(root, input.bundle) : input.bundle } : {}),
       links: Object.keys(input.links ?? {}).sort(),

@@ -74,7 +74,7 @@ export function createMocks({ region, onResource }) {
   return {
     newResource(args) {
       const result = computedState(args, region);
-      onResource({ type: args.type, name: args.name, inputs: args.inputs, id: result.id });
+      onResource({ type: args.type, name: args.name, inputs: args.inputs, id: result.id, state: result.state });
       return result;
     },
     call({ token, inputs }) {

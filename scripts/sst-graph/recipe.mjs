@@ -68,6 +68,8 @@ export function providerGlobals(lock, platformDir) {
  */
 export const RPC_METHODS = {
   bootstrap: "Provider.Aws.Bootstrap",
+  /** `sst dev` only: the AppSync Events endpoints of the live bridge. */
+  appsync: "Provider.Aws.Appsync",
   build: "Runtime.Build",
   addTarget: "Runtime.AddTarget",
 };

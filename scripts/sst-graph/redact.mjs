@@ -4,7 +4,7 @@
 /** Names of variables whose values are secrets wherever they show up. */
 const SECRET_NAME = /(SECRET|PASSWORD|PASSPHRASE|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY$)/i;
 /** Fields SST fills with secrets (the function encryption key) or that name one. */
-const SECRET_FIELD = /^(SST_KEY|secret|clientSecret|password|privateKey|.*(Secret|Password|Token)s?)$/i;
+const SECRET_FIELD = /^(SST_KEY|secret|password|privateKey)$|[a-z](Secret|Password)$/;
 export const REDACTED = "[redacted]";
 
 /** Secret values present in `env`: long enough that replacing them cannot hit an ordinary word. */

@@ -44,6 +44,8 @@ export async function startRpcServer({ root, artifactsDir, region }) {
           appsyncHttp: "mock.appsync-api.amazonaws.com",
           appsyncRealtime: "mock.appsync-realtime-api.amazonaws.com",
         };
+      case RPC_METHODS.appsync:
+        return { http: "mock.appsync-api.amazonaws.com", realtime: "mock.appsync-realtime-api.amazonaws.com" };
       case RPC_METHODS.build:
         return build(input, { root, artifactsDir });
       case RPC_METHODS.addTarget:
