@@ -83,7 +83,8 @@ export function checkApi(graph: Graph): void {
   const authorizers = resourcesOf(graph, "aws:apigatewayv2/authorizer:Authorizer");
   if (authorizers.length !== 1) fail(`expected one authorizer, found ${authorizers.length}`);
   const authorizer = authorizers[0] as GraphResource;
-  if (authorizer.inputs.authorizerType !== "REQUEST") fail(`authorizer type is ${String(authorizer.inputs.authorizerType)}`);
+  if (authorizer.inputs.authorizerType !== "REQUEST")
+    fail(`authorizer type is ${String(authorizer.inputs.authorizerType)}`);
   const sources = JSON.stringify(authorizer.inputs.identitySources ?? []);
   if (sources !== JSON.stringify(AUTHORIZER_IDENTITY_SOURCES)) {
     fail(`authorizer identity sources are ${sources}, not ${JSON.stringify(AUTHORIZER_IDENTITY_SOURCES)}`);
@@ -104,7 +105,8 @@ export function checkApi(graph: Graph): void {
   for (const route of routes) {
     const routeKey = String(route.inputs.routeKey);
     if (routeKey === ROUTE.connect) {
-      if (route.inputs.authorizationType !== "CUSTOM") fail(`$connect has authorization ${String(route.inputs.authorizationType)}, not CUSTOM`);
+      if (route.inputs.authorizationType !== "CUSTOM")
+        fail(`$connect has authorization ${String(route.inputs.authorizationType)}, not CUSTOM`);
       if (route.inputs.authorizerId !== authorizer.id) fail("$connect does not use the authorizer");
     } else if (route.inputs.authorizationType !== "NONE" || route.inputs.authorizerId !== undefined) {
       fail(`${routeKey} has authorization ${String(route.inputs.authorizationType)}, not NONE`);
@@ -135,14 +137,22 @@ export function tableOf(graph: Graph): TableShape {
   if (tables.length !== 1) fail(`expected one DynamoDB table, found ${tables.length}`);
   const { inputs } = tables[0] as GraphResource;
   const attributes = inputs.attributes as Array<{ name: string; type: string }>;
-  const indexes = inputs.globalSecondaryIndexes as Array<{ name: string; hashKey: string; rangeKey: string; projectionType: string }>;
+  const indexes = inputs.globalSecondaryIndexes as Array<{
+    name: string;
+    hashKey: string;
+    rangeKey: string;
+    projectionType: string;
+  }>;
   const ttl = inputs.ttl as { attributeName: string; enabled: boolean } | undefined;
   return {
     hashKey: String(inputs.hashKey),
     rangeKey: String(inputs.rangeKey),
     attributes: Object.fromEntries(attributes.map((a) => [a.name, a.type])),
     indexes: Object.fromEntries(
-      indexes.map((index) => [index.name, { hashKey: index.hashKey, rangeKey: index.rangeKey, projection: index.projectionType }]),
+      indexes.map((index) => [
+        index.name,
+        { hashKey: index.hashKey, rangeKey: index.rangeKey, projection: index.projectionType },
+      ]),
     ),
     ttl: ttl?.enabled ? ttl.attributeName : undefined,
   };
@@ -156,14 +166,20 @@ export function declaredTable(): TableShape {
     rangeKey: primaryIndex.rangeKey,
     attributes: Object.fromEntries(Object.entries(fields).map(([name, type]) => [name, type === "string" ? "S" : "N"])),
     indexes: Object.fromEntries(
-      Object.entries(globalIndexes).map(([name, index]) => [name, { hashKey: index.hashKey, rangeKey: index.rangeKey, projection: "ALL" }]),
+      Object.entries(globalIndexes).map(([name, index]) => [
+        name,
+        { hashKey: index.hashKey, rangeKey: index.rangeKey, projection: "ALL" },
+      ]),
     ),
     ttl,
   };
 }
 
 /** Resources SST retains in every stage: API Gateway's account-wide CloudWatch logging role and setting. */
-const ACCOUNT_WIDE_RETAINED = new Set(["aws:iam/role:Role::APIGatewayPushToCloudWatchLogsRole", "aws:apigateway/account:Account"]);
+const ACCOUNT_WIDE_RETAINED = new Set([
+  "aws:iam/role:Role::APIGatewayPushToCloudWatchLogsRole",
+  "aws:apigateway/account:Account",
+]);
 const accountWide = (r: GraphResource) =>
   ACCOUNT_WIDE_RETAINED.has(`${r.type}::${r.name}`) || ACCOUNT_WIDE_RETAINED.has(r.type);
 /** The stateful resources a protected stage keeps. */
@@ -183,7 +199,8 @@ export function checkRemoval(graph: Graph): void {
   }
   if (graph.app.protect || graph.app.removal !== "remove") fail(`stage ${graph.stage} is not fully removable`);
   const kept = graph.resources.filter((r) => (r.options.retainOnDelete || r.options.protect) && !accountWide(r));
-  if (kept.length > 0) fail(`stage ${graph.stage} keeps ${kept.map((r) => `${r.type} ${r.name}`).join(", ")} on removal`);
+  if (kept.length > 0)
+    fail(`stage ${graph.stage} keeps ${kept.map((r) => `${r.type} ${r.name}`).join(", ")} on removal`);
 }
 
 /** Handler modules that verify tokens and so get the JWKS snapshot and the token policy. */
@@ -239,7 +256,12 @@ export const ROW_WRITERS = Object.entries(TABLE_ACTIONS)
  */
 export function checkNarrowIam(graph: Graph): void {
   for (const { role, action } of grantedActions(graph)) {
-    if (action === "*" || action === "dynamodb:*" || action === "dynamodb:Scan" || action.startsWith("dynamodb:Batch")) {
+    if (
+      action === "*" ||
+      action === "dynamodb:*" ||
+      action === "dynamodb:Scan" ||
+      action.startsWith("dynamodb:Batch")
+    ) {
       fail(`role ${role} grants ${action}`);
     }
   }
@@ -260,7 +282,12 @@ export function checkNarrowIam(graph: Graph): void {
 
 /** IAM's wildcard match (`*` any run of characters, `?` one), case-sensitive as for ARNs. */
 export function iamMatches(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".")}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replaceAll("*", ".*")
+      .replaceAll("?", ".")}$`,
+  );
   return regex.test(value);
 }
 

@@ -28,7 +28,8 @@ export async function evaluate(options: EvaluateOptions): Promise<Graph> {
 export function mutableApp(): { root: string; edit(file: string, from: string, to: string): void; remove(): void } {
   const root = mkdtempSync(join(tmpdir(), "wsauth-mutant-"));
   for (const entry of readdirSync(ROOT)) {
-    if (entry === "infra" || entry === "sst.config.ts") cpSync(join(ROOT, entry), join(root, entry), { recursive: true });
+    if (entry === "infra" || entry === "sst.config.ts")
+      cpSync(join(ROOT, entry), join(root, entry), { recursive: true });
     else symlinkSync(join(ROOT, entry), join(root, entry));
   }
   return {

@@ -8,6 +8,7 @@ import { buildHandlers, buildWorker, HandlerBuildError, handlerSourcePath } from
 import type { CallRecorder } from "./recording";
 
 export type { CallRecorder, RecordedAwsCall, RecordedResourceRead } from "./recording";
+
 import { watchSources } from "./watch";
 import { startWorker, type WorkerHandle } from "./worker-handle";
 
@@ -89,7 +90,9 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
       workerFile,
       init: {
         files,
-        ...(options.recorder ? { record: { functionsPackageDir: join(root, "packages", "functions") } } : {}),
+        ...(options.recorder
+          ? { record: { packageDirs: [join(root, "packages", "functions"), join(root, "packages", "core")] } }
+          : {}),
       },
       env: { ...process.env, ...options.env },
       quiet: options.quiet,

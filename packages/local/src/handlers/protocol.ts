@@ -5,8 +5,8 @@ import type { RecordedAwsCall, RecordedResourceRead } from "./recording";
 export interface WorkerInit {
   /** Module name -> bundled file. */
   files: Record<string, string>;
-  /** Record AWS calls and `Resource` reads (recording.ts); the functions package's folder. */
-  record?: { functionsPackageDir: string };
+  /** Record AWS calls and `Resource` reads (recording.ts); folders of the packages the handlers bundle. */
+  record?: { packageDirs: string[] };
 }
 
 /** The serialisable part of a Lambda context; the worker rebuilds `getRemainingTimeInMillis` from it. */

@@ -95,47 +95,67 @@ interface SmithyClient {
 
 const MIDDLEWARE_NAME = "wsauthRecordAwsCall";
 
-/**
- * Adds a recording middleware to every SDK client the handlers create. Handler bundles import the AWS
- * SDK from the repository's node_modules, so the clients' shared base class is found from the
- * SDK client packages packages/functions depends on; its `send` adds the middleware to each client
- * once, on first use.
- */
-function recordSdkCalls(functionsPackageDir: string, record: (call: RecordedAwsCall) => void): void {
-  const requireFromFunctions = createRequire(join(functionsPackageDir, "package.json"));
-  const manifest = JSON.parse(readFileSync(join(functionsPackageDir, "package.json"), "utf8")) as {
-    dependencies?: Record<string, string>;
-  };
-  const clientPackages = Object.keys(manifest.dependencies ?? {}).filter((name) => name.startsWith("@aws-sdk/client-"));
-  const patched = new Set<unknown>();
-  for (const clientPackage of clientPackages) {
-    const requireFromClient = createRequire(requireFromFunctions.resolve(clientPackage));
-    const { Client } = requireFromClient("@smithy/smithy-client") as {
-      Client: { prototype: { send: (...args: unknown[]) => unknown } };
-    };
-    if (patched.has(Client)) continue;
-    patched.add(Client);
-    const send = Client.prototype.send;
-    const instrumented = new WeakSet<object>();
-    Client.prototype.send = function (this: SmithyClient, ...args: unknown[]) {
-      if (!instrumented.has(this.middlewareStack)) {
-        instrumented.add(this.middlewareStack);
-        this.middlewareStack.add(
-          (next, context) => async (callArgs) => {
-            const described = describeAwsCall(
-              context.clientName ?? "UnknownClient",
-              context.commandName ?? "Unknown",
-              callArgs.input ?? {},
-            );
-            record({ module: currentModule.getStore() ?? LOADING, ...described });
-            return next(callArgs);
-          },
-          { step: "initialize", name: MIDDLEWARE_NAME, override: true },
-        );
-      }
-      return send.apply(this, args);
-    };
+/** The base class whose `send` every SDK client of `clientClass`'s family inherits. */
+function baseClientPrototype(clientClass: { prototype: object }): { send: (...args: unknown[]) => unknown } {
+  let prototype = clientClass.prototype;
+  for (
+    let parent = Object.getPrototypeOf(prototype);
+    parent && parent !== Object.prototype;
+    parent = Object.getPrototypeOf(parent)
+  ) {
+    if (Object.hasOwn(parent, "send")) prototype = parent;
   }
+  return prototype as { send: (...args: unknown[]) => unknown };
+}
+
+/**
+ * Adds a recording middleware to every AWS SDK client the handlers create. Handler bundles import the
+ * SDK from the repository's node_modules (packages/functions and packages/core depend on it), so the
+ * clients' shared base class is reached through those packages' exported client classes; its `send`
+ * adds the middleware to each client once, on first use.
+ */
+function recordSdkCalls(packageDirs: readonly string[], record: (call: RecordedAwsCall) => void): void {
+  const patched = new Set<object>();
+  for (const packageDir of packageDirs) {
+    const requireFromPackage = createRequire(join(packageDir, "package.json"));
+    const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as {
+      dependencies?: Record<string, string>;
+    };
+    const sdkPackages = Object.keys(manifest.dependencies ?? {}).filter((name) => name.startsWith("@aws-sdk/"));
+    for (const sdkPackage of sdkPackages) {
+      const exports = requireFromPackage(sdkPackage) as Record<string, unknown>;
+      for (const exported of Object.values(exports)) {
+        if (typeof exported !== "function" || typeof exported.prototype?.send !== "function") continue;
+        const base = baseClientPrototype(exported as { prototype: object });
+        if (patched.has(base)) continue;
+        patched.add(base);
+        instrument(base, record);
+      }
+    }
+  }
+}
+
+function instrument(base: { send: (...args: unknown[]) => unknown }, record: (call: RecordedAwsCall) => void) {
+  const send = base.send;
+  const instrumented = new WeakSet<object>();
+  base.send = function (this: SmithyClient, ...args: unknown[]) {
+    if (this.middlewareStack && !instrumented.has(this.middlewareStack)) {
+      instrumented.add(this.middlewareStack);
+      this.middlewareStack.add(
+        (next, context) => async (callArgs) => {
+          const described = describeAwsCall(
+            context.clientName ?? "UnknownClient",
+            context.commandName ?? "Unknown",
+            callArgs.input ?? {},
+          );
+          record({ module: currentModule.getStore() ?? LOADING, ...described });
+          return next(callArgs);
+        },
+        { step: "initialize", name: MIDDLEWARE_NAME, override: true },
+      );
+    }
+    return send.apply(this, args);
+  };
 }
 
 /**
@@ -156,8 +176,10 @@ function recordResourceReads(record: (read: RecordedResourceRead) => void): void
 
 /** Installs both recorders in this worker; `post` receives each distinct observation once. */
 export function installRecorders(
-  functionsPackageDir: string,
-  post: (observation: { kind: "aws-call"; call: RecordedAwsCall } | { kind: "resource-read"; read: RecordedResourceRead }) => void,
+  packageDirs: readonly string[],
+  post: (
+    observation: { kind: "aws-call"; call: RecordedAwsCall } | { kind: "resource-read"; read: RecordedResourceRead },
+  ) => void,
 ): void {
   const seen = new Set<string>();
   const once = (key: string, send: () => void) => {
@@ -165,7 +187,7 @@ export function installRecorders(
     seen.add(key);
     send();
   };
-  recordSdkCalls(functionsPackageDir, (call) =>
+  recordSdkCalls(packageDirs, (call) =>
     once(`aws|${call.module}|${call.action}|${call.resource}`, () => post({ kind: "aws-call", call })),
   );
   recordResourceReads((read) =>
