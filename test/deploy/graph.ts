@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,8 +14,22 @@ interface EvaluateOptions {
   root?: string;
 }
 
+let platformReady = false;
+
+/**
+ * `.sst/platform` (SST's component sources), generated offline by scripts/sst-types.mjs when missing
+ * (npm downloads, once); fast when it is already there.
+ */
+export function ensurePlatform(): void {
+  if (platformReady) return;
+  const result = spawnSync(process.execPath, [join(ROOT, "scripts/sst-types.mjs")], { cwd: ROOT, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`offline SST type generation failed:\n${result.stdout}${result.stderr}`);
+  platformReady = true;
+}
+
 /** `pnpm sst:graph`'s evaluation (scripts/sst-graph), in its own child process. */
 export async function evaluate(options: EvaluateOptions): Promise<Graph> {
+  ensurePlatform();
   const { evaluateGraph } = (await import(join(ROOT, "scripts/sst-graph/index.mjs"))) as {
     evaluateGraph(options: EvaluateOptions): Promise<Graph>;
   };
