@@ -44,6 +44,19 @@ export default defineConfig({
           sequence: { groupOrder: 3 },
         },
       },
+      {
+        extends: true,
+        test: {
+          // Builds the deployed site with OpenNext (a production `next build` in web/), so it runs on its
+          // own, after the suites that start `next dev` in the same folder.
+          name: "site",
+          include: ["test/site/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 20 * 60_000,
+          sequence: { groupOrder: 4 },
+        },
+      },
     ],
   },
 });

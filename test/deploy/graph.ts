@@ -10,6 +10,8 @@ export const ROOT = resolve(import.meta.dirname, "../..");
 interface EvaluateOptions {
   stage: string;
   dev?: boolean;
+  /** "real": read the site build in web/ instead of a placeholder (after an OpenNext build). */
+  siteBuild?: "placeholder" | "real";
   env?: Record<string, string | undefined>;
   root?: string;
 }
