@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { WEB_ENV } from "@wsauth/core/constants";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -154,6 +155,26 @@ describe("the deployed site (OpenNext build of web/)", () => {
       const value = server?.environment[name];
       expect(value, name).toBeTruthy();
       expect(response.body, name).toContain(String(value));
+    }
+  });
+
+  // Last: OpenNext clears web/.open-next before it builds.
+  it("fails without the site's OpenNext config, which is what frees the build from pnpm (mutation proof)", async () => {
+    const [builder] = resourcesOf(planned, "command:local:Command");
+    const inputs = builder?.inputs as { create: string; dir: string; environment: Record<string, string> };
+    const { SST_SERVER: _cli, ...environment } = inputs.environment;
+    const dir = mkdtempSync(join(tmpdir(), "wsauth-opennext-"));
+    try {
+      // OpenNext's default: the build command of the package manager whose lockfile it finds.
+      writeFileSync(join(dir, "open-next.config.ts"), "export default { default: {} };\n");
+      const result = await run(`${inputs.create} --config-path ${join(dir, "open-next.config.ts")}`, {
+        cwd: inputs.dir,
+        env: cleanEnv(environment),
+      });
+      expect(result.status).not.toBe(0);
+      expect(result.output).toMatch(/pnpm: (command )?not found/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
