@@ -73,8 +73,7 @@ function modelDifferences(entity: { schema: Model }, table: TableShape, label: s
     }
   }
   const ttlAttribute = Object.values(entity.schema.attributes).find((attribute) => attribute.field === table.ttl);
-  if (!ttlAttribute || ttlAttribute.type !== "number")
-    lines.push(`${label}: writes no number attribute ${table.ttl} (the TTL)`);
+  if (ttlAttribute?.type !== "number") lines.push(`${label}: writes no number attribute ${table.ttl} (the TTL)`);
   return lines;
 }
 
