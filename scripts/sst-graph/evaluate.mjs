@@ -38,6 +38,12 @@ const request = JSON.parse(process.argv[2] ?? "{}");
 const repoRoot = resolve(request.root);
 const platformDir = join(repoRoot, ".sst", "platform");
 const tempDir = mkdtempSync(join(tmpdir(), "wsauth-graph-"));
+/** Bundles written into `.sst/platform`; removed with the temp folder however the process ends. */
+const bundles = new Set();
+process.on("exit", () => {
+  for (const file of bundles) rmSync(file, { force: true });
+  rmSync(tempDir, { recursive: true, force: true });
+});
 const siteBuild = request.siteBuild === "real" ? "real" : "placeholder";
 /** The root SST sees: the repository itself, or its shadow with a placeholder site build. */
 const root = siteBuild === "real" ? repoRoot : shadowRootWithPlaceholderSite();
@@ -53,6 +59,7 @@ function providerLock() {
 /** Bundles `code` with SST's esbuild options (js.go `Build`) to `outfile`. */
 async function bundle({ code, outfile, define, app = false }) {
   const globals = app ? "" : providerGlobals(providerLock(), platformDir);
+  bundles.add(outfile);
   await build({
     // `app()` runs before the platform is loaded: only `$config` (which returns its argument) exists.
     banner: { js: app ? `${BANNER}\nglobalThis.$config = (input) => input;\n` : BANNER },
@@ -307,10 +314,8 @@ async function main() {
 
 try {
   await main();
-  rmSync(tempDir, { recursive: true, force: true });
   process.exit(0);
 } catch (error) {
-  rmSync(tempDir, { recursive: true, force: true });
   process.stderr.write(`sst-graph: ${error?.stack ?? error}\n`);
   process.exit(1);
 }
