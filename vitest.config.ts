@@ -26,6 +26,8 @@ export default defineConfig({
       },
       { extends: true, test: { name: "web", include: ["web/src/**/*.test.ts"] } },
       { extends: true, test: { name: "infra", include: ["test/infra/**/*.test.ts"] } },
+      // What `sst deploy` would create (evaluated offline under Pulumi's mocks) against what the code uses.
+      { extends: true, test: { name: "deploy", include: ["test/deploy/**/*.test.ts"], testTimeout: 120_000 } },
       {
         extends: true,
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], fileParallelism: false, sequence: { groupOrder: 1 } },
@@ -46,6 +48,19 @@ export default defineConfig({
           include: ["test/faults/**/*.test.ts"],
           fileParallelism: false,
           sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Builds the deployed site with OpenNext (a production `next build` in web/), so it runs on its
+          // own, after the suites that start `next dev` in the same folder.
+          name: "site",
+          include: ["test/site/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 20 * 60_000,
+          sequence: { groupOrder: 4 },
         },
       },
     ],

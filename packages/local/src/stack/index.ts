@@ -7,7 +7,7 @@ import { createLog, type Log } from "@wsauth/core/logging";
 import { type LocalCognito, startCognito } from "../cognito";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "../dynamo";
 import { type Gateway, type GatewayLimits, startGateway } from "../gateway";
-import { type HandlerHost, startHandlerHost } from "../handlers";
+import { type CallRecorder, type HandlerHost, startHandlerHost } from "../handlers";
 import {
   assertPortFree,
   consoleReporter,
@@ -51,6 +51,8 @@ export interface LocalStackOptions {
    * use the ones it returns. Outputs keep the direct endpoints.
    */
   routeDependencies?: (direct: DependencyEndpoints) => Promise<DependencyEndpoints>;
+  /** Receives every AWS call and `Resource` read the handlers make (see handlers/recording.ts). */
+  recorder?: CallRecorder;
 }
 
 /** Where the handlers reach DynamoDB and the pool's JWKS. */
@@ -243,6 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         quiet,
         reporter,
         integrationTimeoutMs: limits.integrationTimeoutMs ?? LIMITS.integrationTimeoutMs,
+        ...(options.recorder ? { recorder: options.recorder } : {}),
       });
     } catch (error) {
       await webSettled;
