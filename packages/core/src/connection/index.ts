@@ -1,5 +1,5 @@
 export { type ConnectionRecord, type ConnectionRow, decodeConnectionRow, encodeConnectionRow } from "./record";
-export { CONNECTION_SHARDS, expireAtFor, shardOf } from "./schema";
+export { CONNECTION_SHARDS, expireAtFor, keysOf, shardOf } from "./schema";
 export {
   type ConnectionStore,
   type ConnectionStoreOptions,
