@@ -26,6 +26,8 @@ export default defineConfig({
       },
       { extends: true, test: { name: "web", include: ["web/src/**/*.test.ts"] } },
       { extends: true, test: { name: "infra", include: ["test/infra/**/*.test.ts"] } },
+      // Channels, black-box: raw sockets against a whole local stack.
+      { extends: true, test: { name: "channels", include: ["test/channels/**/*.test.ts"] } },
       {
         extends: true,
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], fileParallelism: false, sequence: { groupOrder: 1 } },
