@@ -24,6 +24,7 @@ export default defineConfig({
         extends: true,
         test: { name: "local", include: ["packages/local/src/**/*.test.ts"] },
       },
+      { extends: true, test: { name: "client", include: ["packages/client/src/**/*.test.ts"] } },
       { extends: true, test: { name: "web", include: ["web/src/**/*.test.ts"] } },
       { extends: true, test: { name: "infra", include: ["test/infra/**/*.test.ts"] } },
       // Channels, black-box: raw sockets against a whole local stack.
