@@ -23,7 +23,10 @@ describe("channel subscriptions", () => {
     subscriptions = new ChannelSubscriptions((frame) => sent.push(frame) > 0);
   });
   afterEach(() => vi.useRealTimers());
-  const seqs = () => seen.flatMap((m) => (m.type === "event" ? [m.seq] : m.type === "gap" ? [`gap<${m.oldest}`] : []));
+  const seqs = () =>
+    seen.flatMap(
+      (m): Array<number | string> => (m.type === "event" ? [m.seq] : m.type === "gap" ? [`gap<${m.oldest}`] : []),
+    );
 
   it("starts from `subscribed`, hands events over in seq order and once, and resubscribes with since", () => {
     subscriptions.add("public/a", (m) => seen.push(m));
