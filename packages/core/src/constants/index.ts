@@ -202,6 +202,8 @@ export const WEB_ENV = {
   cognitoEndpoint: "NEXT_PUBLIC_COGNITO_ENDPOINT",
   /** `USER_SRP_AUTH` when deployed; `USER_PASSWORD_AUTH` locally (the emulator has no SRP). */
   authFlow: "NEXT_PUBLIC_AUTH_FLOW",
+  /** Local only: the demo logins (JSON `[{username, password}]`), listed on the sign-in page. */
+  demoUsers: "NEXT_PUBLIC_DEMO_USERS",
 } as const;
 
 /**
