@@ -1,27 +1,13 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { localDynamoClient } from "@wsauth/local/dynamo";
-import { outputsPath, REPO_ROOT } from "@wsauth/local/stack";
 import { signInDemoUser, startTestStack, type TestStack } from "@wsauth/local/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Frame, type RealtimeClient } from "../../bench/lib/clients";
+import { pnpmWs } from "../helpers/pnpm-ws";
 
 // Black-box: raw sockets against the whole local stack (gateway, real handlers, dynalite, Cognito).
 
 const ROW_KINDS = ["connection", "subscription", "presence"];
-
-/** `pnpm ws …` as a user runs it (the root script's command), against the test stack's outputs. */
-async function pnpmWs(stack: TestStack, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const argv = ["--import", "tsx", "packages/local/src/cli/ws.ts", ...args, "--outputs", outputsPath(stack.stateDir)];
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, argv, { cwd: REPO_ROOT });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, out: failed.stdout ?? "", err: failed.stderr ?? "" };
-  }
-}
 
 describe("channels through the local stack", () => {
   let stack: TestStack;
@@ -201,7 +187,7 @@ describe("channels through the local stack", () => {
   it("pnpm ws publish reaches the subscribers of a user channel", async () => {
     const bob = await open("bob");
     await subscribe(bob, `user/${ids.bob}`);
-    const published = await pnpmWs(stack, "publish", `user/${ids.bob}`, '{"hello":"inbox"}');
+    const published = await pnpmWs(stack.stateDir, "publish", `user/${ids.bob}`, '{"hello":"inbox"}');
     expect({ code: published.code, err: published.err }).toEqual({ code: 0, err: "" });
     // Every socket of bob's subscribed to his inbox got it (an earlier test subscribed one too).
     expect(JSON.parse(published.out)).toMatchObject({ channel: `user/${ids.bob}`, seq: 1, gone: 0, failed: 0 });
@@ -211,10 +197,10 @@ describe("channels through the local stack", () => {
       from: { userId: "system", username: "system" },
       data: { hello: "inbox" },
     });
-    const bad = await pnpmWs(stack, "publish", "nope", "{}");
+    const bad = await pnpmWs(stack.stateDir, "publish", "nope", "{}");
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/validation_failed: channel: a channel name has 2 to 5 segments/);
-    const big = await pnpmWs(stack, "publish", "public/big", JSON.stringify("x".repeat(40_000)));
+    const big = await pnpmWs(stack.stateDir, "publish", "public/big", JSON.stringify("x".repeat(40_000)));
     expect(big.code).toBe(1);
     expect(big.err).toMatch(/payload_too_large/);
   });
