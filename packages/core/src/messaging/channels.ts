@@ -126,11 +126,17 @@ export function createChannels({ store, messenger, now, log }: ChannelsOptions):
     async publish(actor, from, name, data) {
       const channel = parseChannelName(name);
       authorize(channel, "publish", actor);
-      const seq = await store.nextSeq(channel.name);
-      const sentAt = now();
-      // History before the fan-out: a subscriber that resubscribes right after this event can replay it.
-      await store.append({ channel: channel.name, seq, from, data, sentAt });
-      const report = await fanOut(channel.name, frames.event(channel.name, seq, from, data, sentAt));
+      // The subscriber list is read while the event is numbered and stored; history is written before
+      // the fan-out starts, so a subscriber that resubscribes right after this event can replay it.
+      const [subscribers, { seq, sentAt }] = await Promise.all([
+        store.subscribers(channel.name),
+        store.nextSeq(channel.name).then(async (seq) => {
+          const sentAt = now();
+          await store.append({ channel: channel.name, seq, from, data, sentAt });
+          return { seq, sentAt };
+        }),
+      ]);
+      const report = await messenger.toConnections(subscribers, frames.event(channel.name, seq, from, data, sentAt));
       log.info("published", { channel: channel.name, seq, ...report });
       return { channel: channel.name, seq, ...report };
     },
