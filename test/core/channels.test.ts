@@ -177,6 +177,22 @@ describe("channels (dynalite + @connections over HTTP)", () => {
     expect(await channels.channelsOf(vanished)).toEqual([]);
   });
 
+  it("the sweep drops the channel rows of a connection it closes, with a presence leave", async () => {
+    const watcher = await connect({ ...bob, tokenExp: alice.tokenExp + 3 * 3600 });
+    const stale = await connect(alice);
+    await send(stale, "subscribe", { action: "subscribe", channel: "presence/swept" });
+    await send(watcher, "subscribe", { action: "subscribe", channel: "presence/swept" });
+    clock += 61 * 60_000; // alice's token has expired: the sweep closes her connection
+    await realtime.sweep();
+    expect(await channels.channelsOf(stale)).toEqual([]);
+    expect(await channels.members("presence/swept")).toEqual([{ userId: bob.userId, username: bob.username }]);
+    expect(
+      received(watcher)
+        .filter((f) => f.type === "presence")
+        .map((f) => f.event),
+    ).toEqual(["leave"]);
+  });
+
   it("refuses what the rules refuse with forbidden and logs the reason", async () => {
     const id = await connect(bob);
     await expect(send(id, "subscribe", { action: "subscribe", channel: "group/ops/x" })).rejects.toMatchObject({

@@ -7,7 +7,8 @@ import { realtime } from "./lib/runtime";
 const log = createLog("notify");
 
 /**
- * Invoked with IAM by backend services: `{ userId | username, data }` -> `{ delivered, gone, failed }`.
+ * Invoked with IAM by backend services: `{ userId | username, data }` -> `{ delivered, gone, failed }`,
+ * or `{ channel, data }` (a server-side publish, as `system`) -> `{ channel, seq, delivered, gone, failed }`.
  * Bad input or a failed dependency rejects the invocation (`errorType` is the error class, the
  * message names the problem; `code` is logged).
  */
