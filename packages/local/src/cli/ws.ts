@@ -6,7 +6,7 @@ import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagem
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createChannelStore } from "@wsauth/core/channel";
 import { type ConnectionRecord, createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
+import { LOCAL, ROUTE } from "@wsauth/core/constants";
 import { toWsAuthError } from "@wsauth/core/errors";
 import { createLog } from "@wsauth/core/logging";
 import { createChannels, createMessenger } from "@wsauth/core/messaging";
@@ -33,6 +33,9 @@ Where (default: the local stack, from ${LOCAL.outputsFile}):
   --stage <name>          a deployed stage: SST's .sst/outputs.json (written by its last deploy/dev)
   --table <name> --endpoint <managementEndpoint> --region <region>
                           explicit values (optionally --dynamo-endpoint <url>)`;
+
+/** `pnpm ws publish` does what the `publish` route does, from a backend (as `system`). */
+const PUBLISH = ROUTE.publish;
 
 /** Where the CLI sends its calls. */
 export interface WsTarget {
@@ -170,7 +173,7 @@ export async function runWs(argv: string[], io: WsIo): Promise<number> {
     io.out(USAGE);
     return command || values.help ? 0 : 2;
   }
-  if (command !== "send" && command !== "list" && command !== "publish") {
+  if (command !== "send" && command !== "list" && command !== PUBLISH) {
     io.err(`unknown command "${command}"`);
     io.err(USAGE);
     return 2;
@@ -191,7 +194,7 @@ export async function runWs(argv: string[], io: WsIo): Promise<number> {
       }
       return 0;
     }
-    if (command === "publish") {
+    if (command === PUBLISH) {
       const [channel, json, ...extra] = rest;
       if (!channel || json === undefined || extra.length > 0) {
         throw new CliError("publish needs a channel and exactly one JSON argument (quote it)");
