@@ -1,5 +1,4 @@
 import { performance } from "node:perf_hooks";
-import { Worker } from "node:worker_threads";
 import pMap from "p-map";
 import { startTcpRelay } from "../test/helpers/tcp-relay";
 import type { BenchStack } from "./lib/bench-stack";
@@ -7,6 +6,7 @@ import type { PublishTask, PublishTimes } from "./lib/channel-publisher";
 import { closeAll, connect, connectMany, type RealtimeClient } from "./lib/clients";
 import type { BenchResult } from "./lib/result";
 import { figure } from "./lib/stats";
+import { runInWorker } from "./lib/worker";
 
 /**
  * Channels: a publish to a channel with 1,000 subscribers (the seq counter, the history row, the
@@ -20,19 +20,8 @@ const RTT_MS = 10;
 const SUBSCRIBERS = 1_000;
 const MISSED = 100;
 
-function measure(task: PublishTask): Promise<PublishTimes> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./lib/ts-worker.mjs", import.meta.url), {
-      workerData: { entry: new URL("./lib/channel-publisher.ts", import.meta.url).href, task },
-    });
-    worker.once("message", (message: { ok: true; times: PublishTimes } | { ok: false; error: string }) => {
-      void worker.terminate();
-      if (message.ok) resolve(message.times);
-      else reject(new Error(`channel publisher failed: ${message.error}`));
-    });
-    worker.once("error", reject);
-  });
-}
+const measure = (task: PublishTask) =>
+  runInWorker<PublishTask, PublishTimes>(new URL("./lib/channel-publisher.ts", import.meta.url), task);
 
 function publishFigures(times: PublishTimes, label: string): BenchResult[] {
   return [

@@ -1,13 +1,9 @@
 import { performance } from "node:perf_hooks";
-import { parentPort, workerData } from "node:worker_threads";
-import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { createChannelStore } from "@wsauth/core/channel";
-import { createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
-import type { Log } from "@wsauth/core/logging";
 import { createChannels, createMessenger } from "@wsauth/core/messaging";
 import { frames, SYSTEM_SENDER } from "@wsauth/core/protocol";
-import { localDynamoClient } from "@wsauth/local/dynamo";
+import { senderClients, silentLog } from "./sender-clients";
+import { serveTask } from "./worker";
 
 /**
  * The publishing side of the channel benchmark, in its own worker thread (as a Lambda runs apart from
@@ -29,16 +25,9 @@ export interface PublishTimes {
   bareFanout: number;
 }
 
-const silentLog: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
 export async function measurePublish(task: PublishTask): Promise<PublishTimes> {
-  const dynamo = localDynamoClient(task.dynamoEndpoint);
-  const management = new ApiGatewayManagementApiClient({
-    endpoint: task.endpoint,
-    region: LOCAL.region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
-  const store = createConnectionStore({ tableName: task.tableName, client: dynamo });
+  const clients = senderClients(task);
+  const { dynamo, management, store } = clients;
   const channelStore = createChannelStore({ tableName: task.tableName, client: dynamo });
   const messenger = createMessenger({ endpoint: task.endpoint, store, client: management, log: silentLog });
   const channels = createChannels({ store: channelStore, messenger, now: Date.now, log: silentLog });
@@ -60,17 +49,9 @@ export async function measurePublish(task: PublishTask): Promise<PublishTimes> {
       );
     }
   } finally {
-    management.destroy();
-    dynamo.destroy();
+    clients.destroy();
   }
   return best;
 }
 
-const task = (workerData as { task?: PublishTask } | null)?.task;
-if (parentPort && task) {
-  const port = parentPort;
-  measurePublish(task).then(
-    (times) => port.postMessage({ ok: true, times }),
-    (error: unknown) => port.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) }),
-  );
-}
+serveTask(measurePublish);

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { isConditionalFailure } from "../connection/index";
 import { CHANNELS } from "../constants/index";
 import { DependencyError } from "../errors/index";
 import { createHistoryEntity, createPresenceEntity, createSequenceEntity, createSubscriptionEntity } from "./schema";
@@ -65,15 +66,6 @@ async function dynamo<T>(operation: string, call: () => Promise<T>): Promise<T> 
   } catch (error) {
     throw new DependencyError(`channels: ${operation} failed`, { cause: error });
   }
-}
-
-function isConditionalFailure(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current; depth++) {
-    if ((current as { name?: unknown }).name === "ConditionalCheckFailedException") return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 /** A string set as ElectroDB returns it (an array, or a Set from the document client). */

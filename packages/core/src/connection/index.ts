@@ -4,6 +4,7 @@ export {
   type ConnectionStore,
   type ConnectionStoreOptions,
   createConnectionStore,
+  isConditionalFailure,
   type NewConnection,
   type WalkOptions,
 } from "./store";
