@@ -24,10 +24,13 @@ export default defineConfig({
         extends: true,
         test: { name: "local", include: ["packages/local/src/**/*.test.ts"] },
       },
+      { extends: true, test: { name: "client", include: ["packages/client/src/**/*.test.ts"] } },
       { extends: true, test: { name: "web", include: ["web/src/**/*.test.ts"] } },
       { extends: true, test: { name: "infra", include: ["test/infra/**/*.test.ts"] } },
       // What `sst deploy` would create (evaluated offline under Pulumi's mocks) against what the code uses.
       { extends: true, test: { name: "deploy", include: ["test/deploy/**/*.test.ts"], testTimeout: 120_000 } },
+      // Channels, black-box: raw sockets against a whole local stack.
+      { extends: true, test: { name: "channels", include: ["test/channels/**/*.test.ts"] } },
       {
         extends: true,
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], fileParallelism: false, sequence: { groupOrder: 1 } },

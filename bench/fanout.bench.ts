@@ -1,10 +1,10 @@
-import { Worker } from "node:worker_threads";
 import { startTcpRelay } from "../test/helpers/tcp-relay";
 import type { BenchStack } from "./lib/bench-stack";
 import { closeAll, connectMany } from "./lib/clients";
 import type { FanoutTimes, SenderTask } from "./lib/fanout-sender";
 import type { BenchResult } from "./lib/result";
 import { figure } from "./lib/stats";
+import { runInWorker } from "./lib/worker";
 
 /**
  * Fan-out: the Messenger's `broadcast` to every live connection and `toUser` for a user with many
@@ -21,20 +21,9 @@ const RTT_MS = 10;
 /** A higher Messenger concurrency than its default, measured with RTT_MS to show what it buys. */
 const WIDE_CONCURRENCY = 64;
 
-/** Runs one sender task in a fresh worker thread (the bench runs under `node --import tsx`, which workers inherit). */
-function measure(task: SenderTask): Promise<FanoutTimes> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./lib/ts-worker.mjs", import.meta.url), {
-      workerData: { entry: new URL("./lib/fanout-sender.ts", import.meta.url).href, task },
-    });
-    worker.once("message", (message: { ok: true; times: FanoutTimes } | { ok: false; error: string }) => {
-      void worker.terminate();
-      if (message.ok) resolve(message.times);
-      else reject(new Error(`fan-out sender failed: ${message.error}`));
-    });
-    worker.once("error", reject);
-  });
-}
+/** Runs one sender task in a fresh worker thread. */
+const measure = (task: SenderTask) =>
+  runInWorker<SenderTask, FanoutTimes>(new URL("./lib/fanout-sender.ts", import.meta.url), task);
 
 function figures(times: FanoutTimes, total: number, perUser: number, label: string): BenchResult[] {
   return [

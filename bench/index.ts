@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { cpus, freemem, totalmem } from "node:os";
 import { runAuthBench } from "./auth.bench";
+import { runChannelsBench } from "./channels.bench";
 import { runConnectBench } from "./connect.bench";
 import { runFanoutBench } from "./fanout.bench";
 import { runGatewayBench } from "./gateway.bench";
@@ -12,12 +13,12 @@ import { type BenchResult, formatResults } from "./lib/result";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /**
- * `pnpm bench [auth|gateway|connect|fanout ...] [--json]`: runs the named benchmarks (all by default),
+ * `pnpm bench [auth|gateway|connect|fanout|channels ...] [--json]`: runs the named benchmarks (all by default),
  * prints one table with every figure next to its baseline, and with `--json` writes the figures to
  * bench-results.json. Exits 1 when a target is missed.
  */
 
-const SUITES = ["auth", "gateway", "connect", "fanout"] as const;
+const SUITES = ["auth", "gateway", "connect", "fanout", "channels"] as const;
 type Suite = (typeof SUITES)[number];
 /** Users the stack benches sign in; fan-out gives each of them 100 connections. */
 const BENCH_USERS = 10;
@@ -55,6 +56,7 @@ async function main() {
       if (stackSuites.includes("gateway")) section("gateway", await runGatewayBench(env));
       if (stackSuites.includes("connect")) section("connect", await runConnectBench(env));
       if (stackSuites.includes("fanout")) section("fan-out", await runFanoutBench(env));
+      if (stackSuites.includes("channels")) section("channels", await runChannelsBench(env));
     } finally {
       await env.stop();
     }

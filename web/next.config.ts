@@ -11,7 +11,7 @@ const nextConfig: NextConfig = {
   poweredByHeader: false,
   // The floating dev badge would cover the page in end-to-end screenshots.
   devIndicators: false,
-  transpilePackages: ["@wsauth/core"],
+  transpilePackages: ["@wsauth/core", "@wsauth/client"],
   turbopack: { root: repoRoot },
   outputFileTracingRoot: repoRoot,
   async headers() {

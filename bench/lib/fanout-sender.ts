@@ -1,12 +1,9 @@
 import { performance } from "node:perf_hooks";
-import { parentPort, workerData } from "node:worker_threads";
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
-import { createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
-import type { Log } from "@wsauth/core/logging";
+import { PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { createMessenger } from "@wsauth/core/messaging";
 import type { ServerFrame } from "@wsauth/core/protocol";
-import { localDynamoClient } from "@wsauth/local/dynamo";
+import { senderClients, silentLog } from "./sender-clients";
+import { serveTask } from "./worker";
 
 /**
  * The sending side of the fan-out benchmark, run in its own worker thread: on AWS the sender is a
@@ -32,7 +29,6 @@ export interface FanoutTimes {
   naiveUser: number;
 }
 
-const silentLog: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 export const FANOUT_FRAME: ServerFrame = {
   type: "message",
   from: { userId: "system", username: "system" },
@@ -41,13 +37,8 @@ export const FANOUT_FRAME: ServerFrame = {
 };
 
 export async function measureFanout(task: SenderTask): Promise<FanoutTimes> {
-  const dynamo = localDynamoClient(task.dynamoEndpoint);
-  const management = new ApiGatewayManagementApiClient({
-    endpoint: task.endpoint,
-    region: LOCAL.region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
-  const store = createConnectionStore({ tableName: task.tableName, client: dynamo });
+  const clients = senderClients(task);
+  const { management, store } = clients;
   const messenger = createMessenger({
     endpoint: task.endpoint,
     store,
@@ -95,17 +86,9 @@ export async function measureFanout(task: SenderTask): Promise<FanoutTimes> {
       }
     }
   } finally {
-    management.destroy();
-    dynamo.destroy();
+    clients.destroy();
   }
   return best;
 }
 
-const task = (workerData as { task?: SenderTask } | null)?.task;
-if (parentPort && task) {
-  const port = parentPort;
-  measureFanout(task).then(
-    (times) => port.postMessage({ ok: true, times }),
-    (error: unknown) => port.postMessage({ ok: false, error: error instanceof Error ? error.message : String(error) }),
-  );
-}
+serveTask(measureFanout);

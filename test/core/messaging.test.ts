@@ -1,5 +1,6 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { ConnectionIdentity } from "@wsauth/core/auth";
+import { createChannelStore } from "@wsauth/core/channel";
 import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL } from "@wsauth/core/constants";
 import { IdentityError } from "@wsauth/core/errors";
@@ -65,7 +66,8 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
       maxAttempts: 1,
     });
     messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, concurrency: 4, now });
-    realtime = createRealtime({ store, messenger, verifier, now });
+    const channelStore = createChannelStore({ tableName, client, now });
+    realtime = createRealtime({ store, channelStore, messenger, verifier, now });
   });
 
   let next = 0;

@@ -289,6 +289,7 @@ if (!installed && process.env.CI) {
         "Recipient (the email they sign in with)",
         "Message",
         "Message to everyone signed in",
+        "Say something to the room",
         "Clear",
       ]);
       await page.getByRole("button", { name: "Send echo" }).focus();

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import { createChannelStore } from "@wsauth/core/channel";
 import { createConnectionStore } from "@wsauth/core/connection";
 import { LIMITS, LOCAL } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
@@ -162,7 +163,8 @@ describe("the gateway process is killed and restarted", () => {
       const now = () => Date.now() + LIMITS.connectionLifetimeMs + 60_000;
       const store = createConnectionStore({ tableName: LOCAL.tableName, client: dynamoClient, now });
       const messenger = createMessenger({ endpoint: "", store, client: management, log: quiet });
-      const report = await createRealtime({ store, messenger, now, log: quiet }).sweep();
+      const channelStore = createChannelStore({ tableName: LOCAL.tableName, client: dynamoClient, now });
+      const report = await createRealtime({ store, channelStore, messenger, now, log: quiet }).sweep();
       expect(report).toMatchObject({ scanned: 3, closed: 3, gone: 1, failed: 0 });
     } finally {
       management.destroy();

@@ -13,6 +13,8 @@ import { EventLog } from "./EventLog";
 import { describeStatus, preview, typedJson } from "./format";
 import { type Identity, IdentityPanel } from "./IdentityPanel";
 import { type InboxMessage, MessagePanel } from "./MessagePanel";
+import { NotificationsPanel } from "./NotificationsPanel";
+import { RoomPanel } from "./RoomPanel";
 import { StatusLine } from "./StatusLine";
 import { useEventLog } from "./useEventLog";
 
@@ -113,6 +115,22 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
           log("error", `Server error: ${text}`);
           return;
         }
+        case "event":
+          log(
+            "received",
+            `Event #${frame.seq} on ${frame.channel} from ${frame.from.username}: ${preview(frame.data)}`,
+          );
+          return;
+        case "presence":
+          log("received", `${frame.member.username} ${frame.event === "join" ? "joined" : "left"} ${frame.channel}`);
+          return;
+        case "gap":
+          log("warn", `${frame.channel}: events before #${frame.oldest} are no longer kept`);
+          return;
+        case "subscribed":
+        case "unsubscribed":
+        case "published":
+          return; // the panels show what these mean
         case "unknown":
           log("received", `Unrecognised frame: ${preview(frame.raw)}`);
           return;
@@ -203,6 +221,8 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
           return sent;
         }}
       />
+      <RoomPanel client={client} canSend={isOpen} />
+      <NotificationsPanel client={client} userId={user.userId} />
       <EventLog entries={entries} onClear={clear} />
     </div>
   );

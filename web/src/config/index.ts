@@ -18,6 +18,8 @@ export interface WebConfig {
   /** Local only: the Cognito emulator; Amplify's `userPoolEndpoint`. */
   cognitoEndpoint?: string;
   authFlow: AuthFlow;
+  /** Local stack only: demo logins to show on the sign-in page. */
+  demoUsers?: Array<{ username: string; password: string }>;
 }
 
 export type WebConfigResult = { ok: true; config: WebConfig } | { ok: false; problems: string[] };
@@ -57,6 +59,9 @@ export function readWebConfig(env: Env): WebConfigResult {
     problems.push(`${WEB_ENV.authFlow} must be one of ${AUTH_FLOWS.join(", ")} (it is "${authFlow}").`);
   }
 
+  // Only next to the Cognito emulator: a deployed stage never lists logins, whatever its environment says.
+  const demoUsers = cognitoEndpoint ? readDemoUsers(read(WEB_ENV.demoUsers)) : [];
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -67,6 +72,22 @@ export function readWebConfig(env: Env): WebConfigResult {
       webSocketUrl,
       ...(cognitoEndpoint ? { cognitoEndpoint } : {}),
       authFlow: authFlow as AuthFlow,
+      ...(demoUsers.length > 0 ? { demoUsers } : {}),
     },
   };
+}
+
+/** The local stack's demo logins; anything malformed is ignored (they are a convenience, not config). */
+function readDemoUsers(text: string): Array<{ username: string; password: string }> {
+  if (!text) return [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed)) return [];
+    return parsed.flatMap((entry: unknown) => {
+      const { username, password } = (entry ?? {}) as Record<string, unknown>;
+      return typeof username === "string" && typeof password === "string" ? [{ username, password }] : [];
+    });
+  } catch {
+    return [];
+  }
 }

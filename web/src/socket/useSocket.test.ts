@@ -1,10 +1,11 @@
 // @vitest-environment happy-dom
+
+import type { IdToken, Transport } from "@wsauth/client";
+import { FakeWebSocket } from "@wsauth/client/testing";
 import { SUBPROTOCOL, TOKEN_QUERY_PARAM } from "@wsauth/core/constants";
 import { act, createElement, StrictMode } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FakeWebSocket } from "../../test/fake-websocket";
-import type { IdToken, Transport } from "./client";
 import { useSocket } from "./useSocket";
 
 /**

@@ -1,14 +1,13 @@
 "use client";
 
+import { acquireSocket, closeSocket, SocketClient, type SocketClientOptions, type SocketStatus } from "@wsauth/client";
 import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
-import { SocketClient, type SocketClientOptions, type SocketStatus } from "./client";
-import { acquireSocket, closeSocket } from "./shared";
 
 const IDLE: SocketStatus = { state: "idle" };
 const noSubscription = () => () => {};
 
 /**
- * The tab's socket for the signed-in user `userKey`: one shared client per tab (see shared.ts), its
+ * The tab's socket for the signed-in user `userKey`: one shared client per tab (`acquireSocket` in `@wsauth/client`), its
  * status as React state, an immediate retry when the browser comes back online, and `close(reason)`
  * for sign-out. `getToken` must be a stable function (module scope or memoised).
  */
@@ -32,7 +31,7 @@ export function useSocket(
   }, [key, url, transport, renewal, getToken]);
 
   const status = useSyncExternalStore(
-    client?.subscribe ?? noSubscription,
+    client?.subscribeStatus ?? noSubscription,
     client?.getStatus ?? (() => IDLE),
     () => IDLE,
   );

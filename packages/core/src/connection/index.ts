@@ -1,9 +1,17 @@
 export { type ConnectionRecord, type ConnectionRow, decodeConnectionRow, encodeConnectionRow } from "./record";
-export { CONNECTION_SHARDS, createConnectionEntity, createUsernameEntity, expireAtFor, shardOf } from "./schema";
+export {
+  CONNECTION_SHARDS,
+  createConnectionEntity,
+  createUsernameEntity,
+  expireAtFor,
+  keysOf,
+  shardOf,
+} from "./schema";
 export {
   type ConnectionStore,
   type ConnectionStoreOptions,
   createConnectionStore,
+  isConditionalFailure,
   type NewConnection,
   type WalkOptions,
 } from "./store";

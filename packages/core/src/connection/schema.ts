@@ -43,8 +43,11 @@ export function expireAtFor(connectedAtMs: number): number {
 const { primaryIndex, globalIndexes, ttl } = CONNECTIONS_TABLE;
 const BY_USER = "byUser" satisfies keyof typeof globalIndexes;
 
-/** The keys of an index made of one attribute each, with case kept (see the casing note above). */
-function keysOf<const Hash extends string, const Range extends string>(
+/**
+ * The keys of an index made of one attribute each, with case kept (see the casing note above). Other
+ * row kinds of the table (channels) build their keys with it too.
+ */
+export function keysOf<const Hash extends string, const Range extends string>(
   index: { hashKey: string; rangeKey: string },
   hash: Hash,
   range: Range,

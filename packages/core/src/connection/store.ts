@@ -208,7 +208,7 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
 }
 
 /** ElectroDB wraps the SDK error; the condition failure is its cause. */
-function isConditionalFailure(error: unknown): boolean {
+export function isConditionalFailure(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current; depth++) {
     if ((current as { name?: unknown }).name === "ConditionalCheckFailedException") return true;

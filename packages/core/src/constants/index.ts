@@ -44,6 +44,9 @@ export const ROUTE = {
   ping: "ping",
   reauth: "reauth",
   broadcast: "broadcast",
+  subscribe: "subscribe",
+  unsubscribe: "unsubscribe",
+  publish: "publish",
 } as const;
 export type RouteKey = (typeof ROUTE)[keyof typeof ROUTE];
 
@@ -65,7 +68,38 @@ export const ROUTE_HANDLERS: Readonly<Record<RouteKey, string>> = {
   ping: "ping",
   reauth: "reauth",
   broadcast: "broadcast",
+  subscribe: "subscribe",
+  unsubscribe: "unsubscribe",
+  publish: "publish",
 };
+
+/**
+ * DynamoDB actions the channel routes add to the registry's (subscription, presence, sequence and
+ * history rows in the same table): atomic counter and presence-set updates are `UpdateItem`, fan-out
+ * and replay are `Query` (on the table and its index), cleanup is `DeleteItem`. No transactions.
+ * One list per route, so a per-function grant can merge them.
+ */
+export const CHANNEL_TABLE_ACTIONS: Readonly<Partial<Record<RouteKey | "sweep" | "notify", readonly string[]>>> = {
+  subscribe: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  unsubscribe: ["dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  publish: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+  $disconnect: ["dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  sweep: ["dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  notify: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+};
+
+/** Channels: names, history retention (see `@wsauth/core/channel` for the namespace rules). */
+export const CHANNELS = {
+  /** A name is 2-5 segments separated by "/"; the first is the namespace. */
+  minSegments: 2,
+  maxSegments: 5,
+  segmentPattern: "^[A-Za-z0-9_-]{1,64}$",
+  /** History keeps the last `historyEvents` events or those of the last `historyWindowMs`, whichever is more. */
+  historyEvents: 100,
+  historyWindowMs: 2 * 60 * 1000,
+  /** Hard cap on any history row (DynamoDB TTL); also how long a quiet channel remembers its last seq. */
+  historyTtlSeconds: 24 * 60 * 60,
+} as const;
 
 /** Handler module of the `$connect` REQUEST authorizer. */
 export const AUTHORIZER_HANDLER = "authorizer";
@@ -197,6 +231,8 @@ export const WEB_ENV = {
   cognitoEndpoint: "NEXT_PUBLIC_COGNITO_ENDPOINT",
   /** `USER_SRP_AUTH` when deployed; `USER_PASSWORD_AUTH` locally (the emulator has no SRP). */
   authFlow: "NEXT_PUBLIC_AUTH_FLOW",
+  /** Local only: the demo logins (JSON `[{username, password}]`), listed on the sign-in page. */
+  demoUsers: "NEXT_PUBLIC_DEMO_USERS",
 } as const;
 
 /**

@@ -1,5 +1,12 @@
+export { type ChannelCaller, type Channels, createChannels, type PublishReport } from "./channels";
 export { createMessenger, type DeliveryReport, isGone, type Messenger, type MessengerOptions } from "./messenger";
-export { type NotifyInput, type NotifyOptions, notifyInputSchema, notifyUser } from "./notify";
+export {
+  type NotifyInput,
+  type NotifyOptions,
+  notifyChannelInputSchema,
+  notifyInputSchema,
+  notifyUser,
+} from "./notify";
 export {
   createRealtime,
   type IncomingMessage,

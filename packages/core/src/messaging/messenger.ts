@@ -37,6 +37,11 @@ export interface Messenger {
    * gateway no longer knew it; throws `DependencyError` when the gateway call failed otherwise.
    */
   disconnect(connectionId: string): Promise<"closed" | "gone">;
+  /**
+   * Registers what else to clean up when a send finds a connection gone (410), after its row is
+   * deleted (channel subscriptions and presence). A failing listener is logged.
+   */
+  onGone(listener: (connectionId: string) => Promise<void>): void;
 }
 
 export interface MessengerOptions {
@@ -71,6 +76,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
   const concurrency = options.concurrency ?? 16;
   const now = options.now ?? Date.now;
   const log = options.log ?? createLog("messenger");
+  const goneListeners: Array<(connectionId: string) => Promise<void>> = [];
 
   /** Deletes the row of a closed connection; a failure is logged, the sweep or TTL catches it later. */
   async function prune(connectionId: string): Promise<void> {
@@ -78,6 +84,11 @@ export function createMessenger(options: MessengerOptions): Messenger {
       await store.remove(connectionId);
     } catch (error) {
       log.warn("could not delete the row of a gone connection", { connectionId, error });
+    }
+    for (const listener of goneListeners) {
+      await listener(connectionId).catch((error: unknown) => {
+        log.warn("could not clean up after a gone connection", { connectionId, error });
+      });
     }
   }
 
@@ -153,6 +164,10 @@ export function createMessenger(options: MessengerOptions): Messenger {
       }
       await store.remove(connectionId);
       return outcome;
+    },
+
+    onGone(listener) {
+      goneListeners.push(listener);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { channelNameSchema } from "../channel/index";
 import type { ConnectionStore } from "../connection/index";
 import { InputError } from "../errors/index";
 import type { Log } from "../logging/index";
@@ -10,7 +11,11 @@ import {
   SYSTEM_SENDER,
   TARGET_MAX_LENGTH,
 } from "../protocol/index";
+import type { Channels, PublishReport } from "./channels";
 import type { DeliveryReport, Messenger } from "./messenger";
+
+/** Input of `notify` to a channel: a server-side publish (as `system`). */
+export const notifyChannelInputSchema = z.strictObject({ channel: channelNameSchema, data: z.json() });
 
 /** Input of `notify` (backend services pushing to a user). */
 export const notifyInputSchema = z
@@ -26,6 +31,7 @@ export type NotifyInput = z.infer<typeof notifyInputSchema>;
 
 export interface NotifyOptions {
   store: ConnectionStore;
+  channels: Channels;
   messenger: Messenger;
   /** Clock in epoch milliseconds. */
   now: () => number;
@@ -34,12 +40,19 @@ export interface NotifyOptions {
 
 /**
  * `notify`: a backend service pushes `data` to every live connection of one user, as a `message` from
- * `system`. Input is validated here (it arrives from an IAM-invoked Lambda, not from a socket).
+ * `system`, or (`{channel, data}`) publishes an `event` from `system` to a channel. Input is validated
+ * here (it arrives from an IAM-invoked Lambda, not from a socket).
  */
 export async function notifyUser(
   input: unknown,
-  { store, messenger, now, log }: NotifyOptions,
-): Promise<DeliveryReport> {
+  { store, channels, messenger, now, log }: NotifyOptions,
+): Promise<DeliveryReport | PublishReport> {
+  if (input !== null && typeof input === "object" && Object.hasOwn(input, "channel")) {
+    const parsed = notifyChannelInputSchema.safeParse(input);
+    if (!parsed.success) throw new InputError("validation_failed", describeIssue(parsed.error, "input"));
+    assertDataSize(parsed.data.data);
+    return channels.publish("server", SYSTEM_SENDER, parsed.data.channel, parsed.data.data as JsonValue);
+  }
   const parsed = notifyInputSchema.safeParse(input);
   if (!parsed.success) throw new InputError("validation_failed", describeIssue(parsed.error, "input"));
   const { userId, username, data } = parsed.data;

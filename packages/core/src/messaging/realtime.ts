@@ -1,9 +1,11 @@
 import { type ConnectionIdentity, decodeAuthorizerContext, type Identity } from "../auth/index";
-import type { ConnectionRecord, ConnectionStore, NewConnection } from "../connection/index";
+import type { ChannelStore } from "../channel/index";
+import { type ConnectionRecord, type ConnectionStore, expireAtFor, type NewConnection } from "../connection/index";
 import { ADMIN_GROUP, ROUTE } from "../constants/index";
 import { DependencyError, IdentityError, InputError, WsAuthError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import { frames, parseClientFrame, parseEchoBody, type ServerFrame, toIsoTime } from "../protocol/index";
+import { type ChannelCaller, createChannels, type PublishReport } from "./channels";
 import type { DeliveryReport, Messenger } from "./messenger";
 import { notifyUser } from "./notify";
 import { type SweepReport, sweepConnections } from "./sweep";
@@ -34,11 +36,16 @@ export const MESSAGE_ROUTES = [
   ROUTE.ping,
   ROUTE.reauth,
   ROUTE.broadcast,
+  ROUTE.subscribe,
+  ROUTE.unsubscribe,
+  ROUTE.publish,
 ] as const;
 export type MessageRouteKey = (typeof MESSAGE_ROUTES)[number];
 
 export interface RealtimeOptions {
   store: ConnectionStore;
+  /** Subscription, presence, sequence and history rows (the same table). */
+  channelStore: ChannelStore;
   messenger: Messenger;
   /** Needed by `reauth` only; a factory so that handlers build it lazily. */
   verifier?: ReauthVerifier | (() => ReauthVerifier | Promise<ReauthVerifier>);
@@ -63,14 +70,20 @@ export interface Realtime {
   close(connectionId: string): Promise<"closed" | "gone">;
   /** Closes connections whose token expired or that outlived the lifetime cap; deletes dead rows. */
   sweep(): Promise<SweepReport>;
-  /** Pushes `data` to every live connection of a user, as a `message` from `system`. */
-  notify(input: unknown): Promise<DeliveryReport>;
+  /**
+   * Pushes `data` to every live connection of a user, as a `message` from `system`, or publishes it to
+   * a channel (`{channel, data}`), as an `event` from `system`.
+   */
+  notify(input: unknown): Promise<DeliveryReport | PublishReport>;
 }
 
 export function createRealtime(options: RealtimeOptions): Realtime {
   const { store, messenger } = options;
   const now = options.now ?? Date.now;
   const log = options.log ?? createLog("realtime");
+  const channels = createChannels({ store: options.channelStore, messenger, now, log });
+  // A connection found gone by a send leaves its channels too (presence `leave` for its user).
+  messenger.onGone((connectionId) => channels.removeConnection(connectionId));
   /** Built on first use (the factory caches it per container); a failed build is retried next time. */
   async function getVerifier(): Promise<ReauthVerifier> {
     const source = options.verifier;
@@ -171,6 +184,20 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     log.info("broadcast sent", { connectionId: caller.connectionId, userId: caller.userId, ...report });
   }
 
+  const channelCaller = (caller: ConnectionRecord): ChannelCaller => ({
+    connectionId: caller.connectionId,
+    userId: caller.userId,
+    username: caller.username,
+    groups: caller.groups,
+    expireAt: Number.isFinite(caller.expireAt) ? caller.expireAt : expireAtFor(caller.connectedAt),
+  });
+
+  async function publish(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
+    const frame = parseClientFrame(ROUTE.publish, body);
+    const { seq } = await channels.publish(caller, sender(caller), frame.channel, frame.data);
+    await reply(caller.connectionId, frames.published(frame.channel, seq));
+  }
+
   return {
     async connect(input) {
       const record = await store.register(input);
@@ -185,6 +212,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
 
     async disconnect(connectionId) {
       await store.remove(connectionId);
+      await channels.removeConnection(connectionId);
       log.info("disconnected", { connectionId });
     },
 
@@ -211,13 +239,21 @@ export function createRealtime(options: RealtimeOptions): Realtime {
           return reauth(caller, message.body);
         case ROUTE.broadcast:
           return broadcast(caller, message.body);
+        case ROUTE.subscribe: {
+          const frame = parseClientFrame(ROUTE.subscribe, message.body);
+          return channels.subscribe(channelCaller(caller), frame.channel, frame.since);
+        }
+        case ROUTE.unsubscribe:
+          return channels.unsubscribe(channelCaller(caller), parseClientFrame(ROUTE.unsubscribe, message.body).channel);
+        case ROUTE.publish:
+          return publish(caller, message.body);
       }
     },
 
     reply,
     close: (connectionId) => messenger.disconnect(connectionId),
 
-    sweep: () => sweepConnections({ store, messenger, now, log }),
-    notify: (input) => notifyUser(input, { store, messenger, now, log }),
+    sweep: () => sweepConnections({ store, messenger, now, log, afterRemove: channels.removeConnection }),
+    notify: (input) => notifyUser(input, { store, channels, messenger, now, log }),
   };
 }

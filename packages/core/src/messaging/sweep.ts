@@ -24,6 +24,8 @@ export interface SweepOptions {
   /** Clock in epoch milliseconds. */
   now: () => number;
   log: Log;
+  /** What else to clean up once a connection's row is deleted (its channel subscriptions and presence). */
+  afterRemove?: (connectionId: string) => Promise<void>;
 }
 
 /**
@@ -31,7 +33,13 @@ export interface SweepOptions {
  * deletes rows past `expireAt` (DynamoDB's TTL deletes late, and dynalite never). `$disconnect` may
  * never arrive on AWS, so this, TTL and the 410 pruning of sends keep the registry honest.
  */
-export async function sweepConnections({ store, messenger, now, log }: SweepOptions): Promise<SweepReport> {
+export async function sweepConnections({
+  store,
+  messenger,
+  now,
+  log,
+  afterRemove = async () => {},
+}: SweepOptions): Promise<SweepReport> {
   const report: SweepReport = { scanned: 0, expired: 0, closed: 0, gone: 0, failed: 0 };
   const nowMs = now();
   for await (const page of store.walk({ includeExpired: true })) {
@@ -43,6 +51,7 @@ export async function sweepConnections({ store, messenger, now, log }: SweepOpti
           if (record.expireAt * 1000 <= nowMs) {
             await store.remove(record.connectionId);
             report.expired += 1;
+            await afterRemove(record.connectionId);
           } else if (record.tokenExp * 1000 <= nowMs || record.connectedAt + LIMITS.connectionLifetimeMs <= nowMs) {
             const tokenExpired = record.tokenExp * 1000 <= nowMs;
             if (tokenExpired) {
@@ -54,6 +63,7 @@ export async function sweepConnections({ store, messenger, now, log }: SweepOpti
             const outcome = await messenger.disconnect(record.connectionId);
             report.closed += 1;
             if (outcome === "gone") report.gone += 1;
+            await afterRemove(record.connectionId);
           }
         } catch (error) {
           report.failed += 1;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { channelNameSchema } from "../channel/index";
 import { LIMITS, ROUTE } from "../constants/index";
 import { InputError } from "../errors/index";
 import type { JsonValue } from "./server-frames";
@@ -31,6 +32,14 @@ export const clientFrameSchemas = {
   ping: z.strictObject({ action: z.literal(ROUTE.ping) }),
   reauth: z.strictObject({ action: z.literal(ROUTE.reauth), token: z.string().min(1).max(LIMITS.maxTokenBytes) }),
   broadcast: z.strictObject({ action: z.literal(ROUTE.broadcast), data: z.json() }),
+  subscribe: z.strictObject({
+    action: z.literal(ROUTE.subscribe),
+    channel: channelNameSchema,
+    /** Replay retained events after this seq (the last one the client saw). */
+    since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  }),
+  unsubscribe: z.strictObject({ action: z.literal(ROUTE.unsubscribe), channel: channelNameSchema }),
+  publish: z.strictObject({ action: z.literal(ROUTE.publish), channel: channelNameSchema, data: z.json() }),
 } as const;
 
 export type MessageRoute = keyof typeof clientFrameSchemas;
@@ -38,6 +47,9 @@ export type ClientFrame<R extends MessageRoute> = z.infer<(typeof clientFrameSch
 export type SendMessageFrame = ClientFrame<"sendmessage">;
 export type ReauthFrame = ClientFrame<"reauth">;
 export type BroadcastFrame = ClientFrame<"broadcast">;
+export type SubscribeFrame = ClientFrame<"subscribe">;
+export type UnsubscribeFrame = ClientFrame<"unsubscribe">;
+export type PublishFrame = ClientFrame<"publish">;
 
 export function isMessageRoute(route: string): route is MessageRoute {
   return Object.hasOwn(clientFrameSchemas, route);

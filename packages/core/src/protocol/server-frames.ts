@@ -20,6 +20,7 @@ export const SYSTEM_SENDER: Sender = { userId: "system", username: "system" };
 export type JsonValue = z.infer<ReturnType<typeof z.json>>;
 
 const senderSchema = z.object({ userId: z.string(), username: z.string() });
+const seqSchema = z.number().int().min(0);
 
 export const serverFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("echo"), message: z.json() }),
@@ -48,9 +49,38 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("pong") }),
   z.object({ type: z.literal("reauthenticated"), expiresAt: z.iso.datetime() }),
   z.object({ type: z.literal("error"), code: z.enum(ERROR_CODES), message: z.string() }),
+  z.object({
+    type: z.literal("subscribed"),
+    channel: z.string(),
+    seq: seqSchema,
+    /** Presence channels only: the users present, the subscriber included. */
+    members: z.array(senderSchema).optional(),
+  }),
+  z.object({ type: z.literal("unsubscribed"), channel: z.string() }),
+  z.object({ type: z.literal("published"), channel: z.string(), seq: seqSchema }),
+  z.object({
+    type: z.literal("event"),
+    channel: z.string(),
+    seq: seqSchema,
+    from: senderSchema,
+    data: z.json(),
+    sentAt: z.iso.datetime(),
+  }),
+  z.object({
+    type: z.literal("presence"),
+    channel: z.string(),
+    event: z.enum(["join", "leave"]),
+    member: senderSchema,
+  }),
+  /** Events after `since` and before `oldest` are no longer retained. */
+  z.object({ type: z.literal("gap"), channel: z.string(), since: seqSchema, oldest: seqSchema }),
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type IdentityFrame = Extract<ServerFrame, { type: "identity" }>;
+export type ChannelEventFrame = Extract<ServerFrame, { type: "event" }>;
+export type PresenceFrame = Extract<ServerFrame, { type: "presence" }>;
+export type GapFrame = Extract<ServerFrame, { type: "gap" }>;
+export type SubscribedFrame = Extract<ServerFrame, { type: "subscribed" }>;
 /** The sender's receipt of a `sendmessage`. */
 export type SentFrame = Extract<ServerFrame, { type: "sent" }>;
 
@@ -92,6 +122,29 @@ export const frames = {
   pong: (): ServerFrame => ({ type: "pong" }),
   reauthenticated: (tokenExp: number): ServerFrame => ({ type: "reauthenticated", expiresAt: iso(tokenExp * 1000) }),
   error: (code: ErrorCode, message: string): ServerFrame => ({ type: "error", code, message }),
+  subscribed: (channel: string, seq: number, members?: readonly Sender[]): ServerFrame => ({
+    type: "subscribed",
+    channel,
+    seq,
+    ...(members ? { members: members.map(({ userId, username }) => ({ userId, username })) } : {}),
+  }),
+  unsubscribed: (channel: string): ServerFrame => ({ type: "unsubscribed", channel }),
+  published: (channel: string, seq: number): ServerFrame => ({ type: "published", channel, seq }),
+  event: (channel: string, seq: number, from: Sender, data: JsonValue, sentAtMs: number): ServerFrame => ({
+    type: "event",
+    channel,
+    seq,
+    from: { userId: from.userId, username: from.username },
+    data,
+    sentAt: iso(sentAtMs),
+  }),
+  presence: (channel: string, event: "join" | "leave", member: Sender): ServerFrame => ({
+    type: "presence",
+    channel,
+    event,
+    member: { userId: member.userId, username: member.username },
+  }),
+  gap: (channel: string, since: number, oldest: number): ServerFrame => ({ type: "gap", channel, since, oldest }),
 } as const;
 
 export { iso as toIsoTime };

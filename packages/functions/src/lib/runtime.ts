@@ -1,6 +1,7 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { sharedTokenVerifier } from "@wsauth/core/auth";
+import { createChannelStore } from "@wsauth/core/channel";
 import { createConnectionStore } from "@wsauth/core/connection";
 import { DEPENDENCY_TIMEOUTS } from "@wsauth/core/constants";
 import { createMessenger, createRealtime, type Realtime } from "@wsauth/core/messaging";
@@ -26,16 +27,15 @@ export const dependencyRequestHandler = {
 export function realtime(): Realtime {
   if (!instance) {
     const requestHandler = dependencyRequestHandler;
-    const store = createConnectionStore({
-      tableName: Resource.Connections.name,
-      client: new DynamoDBClient({ requestHandler }),
-    });
+    const dynamo = new DynamoDBClient({ requestHandler });
+    const store = createConnectionStore({ tableName: Resource.Connections.name, client: dynamo });
+    const channelStore = createChannelStore({ tableName: Resource.Connections.name, client: dynamo });
     const messenger = createMessenger({
       endpoint: Resource.Realtime.managementEndpoint,
       store,
       client: new ApiGatewayManagementApiClient({ endpoint: Resource.Realtime.managementEndpoint, requestHandler }),
     });
-    instance = createRealtime({ store, messenger, verifier: () => sharedTokenVerifier(Resource) });
+    instance = createRealtime({ store, channelStore, messenger, verifier: () => sharedTokenVerifier(Resource) });
   }
   return instance;
 }

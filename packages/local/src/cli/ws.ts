@@ -4,10 +4,12 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createChannelStore } from "@wsauth/core/channel";
 import { type ConnectionRecord, createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
+import { LOCAL, ROUTE } from "@wsauth/core/constants";
 import { toWsAuthError } from "@wsauth/core/errors";
-import { createMessenger } from "@wsauth/core/messaging";
+import { createLog } from "@wsauth/core/logging";
+import { createChannels, createMessenger } from "@wsauth/core/messaging";
 import { assertDataSize, frames, type JsonValue, parseJsonBody, SYSTEM_SENDER } from "@wsauth/core/protocol";
 import { ToolingError } from "../runner";
 
@@ -23,6 +25,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 export const USAGE = `Usage:
   pnpm ws send --user <userId|username> '<json>'   push <json> to every live connection of a user
+  pnpm ws publish <channel> '<json>'              publish <json> to a channel, as system
   pnpm ws list [--json]                            list live connections
 
 Where (default: the local stack, from ${LOCAL.outputsFile}):
@@ -30,6 +33,9 @@ Where (default: the local stack, from ${LOCAL.outputsFile}):
   --stage <name>          a deployed stage: SST's .sst/outputs.json (written by its last deploy/dev)
   --table <name> --endpoint <managementEndpoint> --region <region>
                           explicit values (optionally --dynamo-endpoint <url>)`;
+
+/** `pnpm ws publish` does what the `publish` route does, from a backend (as `system`). */
+const PUBLISH = ROUTE.publish;
 
 /** Where the CLI sends its calls. */
 export interface WsTarget {
@@ -167,7 +173,7 @@ export async function runWs(argv: string[], io: WsIo): Promise<number> {
     io.out(USAGE);
     return command || values.help ? 0 : 2;
   }
-  if (command !== "send" && command !== "list") {
+  if (command !== "send" && command !== "list" && command !== PUBLISH) {
     io.err(`unknown command "${command}"`);
     io.err(USAGE);
     return 2;
@@ -187,6 +193,25 @@ export async function runWs(argv: string[], io: WsIo): Promise<number> {
         io.err(`${rows.length} live connection(s) in ${target.tableName} (${target.source})`);
       }
       return 0;
+    }
+    if (command === PUBLISH) {
+      const [channel, json, ...extra] = rest;
+      if (!channel || json === undefined || extra.length > 0) {
+        throw new CliError("publish needs a channel and exactly one JSON argument (quote it)");
+      }
+      const data = parseJsonBody(json) as JsonValue;
+      assertDataSize(data);
+      const messenger = createMessenger({ endpoint: target.managementEndpoint, store, client: clients.management });
+      const channels = createChannels({
+        store: createChannelStore({ tableName: target.tableName, client: clients.dynamo }),
+        messenger,
+        now: Date.now,
+        log: createLog("ws", { level: "warn" }),
+      });
+      messenger.onGone((connectionId) => channels.removeConnection(connectionId));
+      const report = await channels.publish("server", SYSTEM_SENDER, channel, data);
+      io.out(JSON.stringify(report));
+      return report.failed > 0 ? 1 : 0;
     }
     const user = values.user;
     if (!user) throw new CliError("send needs --user <userId|username>");

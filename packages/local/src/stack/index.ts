@@ -210,6 +210,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             clientId: cognito.clientId,
             webSocketUrl: gateway.url,
             cognitoEndpoint: cognito.endpoint,
+            demoUsers: cognito.demoUsers,
           }),
           reporter,
           quiet,

@@ -16,6 +16,7 @@ export function webEnvironment(values: {
   clientId: string;
   webSocketUrl: string;
   cognitoEndpoint: string;
+  demoUsers: ReadonlyArray<{ username: string; password: string }>;
 }): Record<string, string> {
   return {
     [WEB_ENV.region]: LOCAL.region,
@@ -25,6 +26,8 @@ export function webEnvironment(values: {
     [WEB_ENV.cognitoEndpoint]: values.cognitoEndpoint,
     // The emulator has no SRP.
     [WEB_ENV.authFlow]: "USER_PASSWORD_AUTH",
+    // Local only (never set by infra): the sign-in page lists them, so a newcomer need not search the terminal.
+    [WEB_ENV.demoUsers]: JSON.stringify(values.demoUsers.map(({ username, password }) => ({ username, password }))),
   };
 }
 

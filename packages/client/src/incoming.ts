@@ -7,7 +7,7 @@ import type { ServerFrame } from "@wsauth/core/protocol";
  * older page.
  */
 
-/** A frame this page does not know (a newer server's, or garbage): shown in the log, never fatal. */
+/** A frame this client does not know (a newer server's, or garbage): shown in the log, never fatal. */
 export interface UnknownFrame {
   type: "unknown";
   raw: string;
@@ -25,6 +25,12 @@ const SERVER_FRAME_TYPES: Record<ServerFrame["type"], true> = {
   pong: true,
   reauthenticated: true,
   error: true,
+  subscribed: true,
+  unsubscribed: true,
+  published: true,
+  event: true,
+  presence: true,
+  gap: true,
 };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -42,6 +48,15 @@ function wellFormed(frame: Record<string, unknown>): boolean {
       return typeof frame.delivered === "number" && typeof frame.gone === "number" && typeof frame.failed === "number";
     case "error":
       return typeof frame.code === "string" && typeof frame.message === "string";
+    case "event":
+      return typeof frame.channel === "string" && Number.isInteger(frame.seq) && isRecord(frame.from);
+    case "subscribed":
+    case "published":
+      return typeof frame.channel === "string" && Number.isInteger(frame.seq);
+    case "presence":
+      return typeof frame.channel === "string" && isRecord(frame.member) && typeof frame.member.userId === "string";
+    case "gap":
+      return typeof frame.channel === "string" && Number.isInteger(frame.since) && Number.isInteger(frame.oldest);
     default:
       return true;
   }
@@ -57,6 +72,6 @@ export function readServerFrame(raw: string): ReceivedFrame {
   if (!isRecord(value) || typeof value.type !== "string" || !Object.hasOwn(SERVER_FRAME_TYPES, value.type)) {
     return { type: "unknown", raw };
   }
-  // The server builds these frames with core's schema-checked builders; the page checks what it reads.
+  // The server builds these frames with core's schema-checked builders; the client checks what it reads.
   return wellFormed(value) ? (value as ServerFrame) : { type: "unknown", raw };
 }

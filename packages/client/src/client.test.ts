@@ -1,6 +1,5 @@
 import { LIMITS, ROUTE, SUBPROTOCOL, TOKEN_QUERY_PARAM } from "@wsauth/core/constants";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FakeWebSocket } from "../../test/fake-websocket";
 import {
   describeClose,
   type IdToken,
@@ -10,6 +9,7 @@ import {
   type SocketStatus,
 } from "./client";
 import { acquireSocket, closeSocket } from "./shared";
+import { FakeWebSocket } from "./testing/index";
 
 const URL_ = "ws://127.0.0.1:3001/local";
 const HOUR = 60 * 60 * 1000;
@@ -40,7 +40,7 @@ function createClient(options: Partial<SocketClientOptions> = {}) {
     ...options,
   });
   const states: SocketStatus["state"][] = [];
-  client.subscribe(() => states.push(client.status.state));
+  client.subscribeStatus(() => states.push(client.status.state));
   return { client, tokens, states };
 }
 

@@ -1,14 +1,18 @@
 import type { Transport } from "@wsauth/core/auth";
 import { LIMITS, ROUTE, SUBPROTOCOL, TOKEN_QUERY_PARAM } from "@wsauth/core/constants";
+import type { IdentityFrame, JsonValue, SentFrame } from "@wsauth/core/protocol";
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from "./backoff";
+import { type ChannelHandler, ChannelSubscriptions, channelNameProblem } from "./channels";
 import { type ReceivedFrame, readServerFrame } from "./incoming";
 
 /**
- * The browser side of the authenticated socket: one `SocketClient` owns at most one WebSocket at a
- * time and keeps it alive for a signed-in user: it reconnects with backoff after unexpected closes,
- * pings under the gateway's idle timeout, renews the sign-in token before it expires and recycles the
- * connection before the gateway's lifetime cap. It knows nothing about React or Amplify: the token
- * comes from a `TokenProvider`, the WebSocket from a constructor (a fake one in unit tests).
+ * The client side of the authenticated socket, for browsers and Node: one `SocketClient` owns at most
+ * one WebSocket at a time and keeps it alive for a signed-in user: it reconnects with backoff after
+ * unexpected closes, pings under the gateway's idle timeout, renews the sign-in token before it
+ * expires and recycles the connection before the gateway's lifetime cap. Channel subscriptions survive
+ * every reconnect (resubscribed with `since`, see channels.ts). It knows nothing about React or
+ * Amplify: the token comes from a `TokenProvider`, the WebSocket from a constructor (the global one
+ * in browsers and Node >= 22, `ws` on Node 20, a fake one in unit tests).
  */
 
 /** How the token travels on `$connect`: the subprotocol keeps it out of URLs and access logs. */
@@ -65,6 +69,26 @@ export interface SocketClientOptions {
   refreshMarginMs?: number;
   /** Recycle the connection this long before the gateway's lifetime cap closes it. */
   lifetimeMarginMs?: number;
+  /** How long `publish`, `sendTo` and `whoami` wait for the server's answer. */
+  replyTimeoutMs?: number;
+}
+
+/** A request waiting for the server's answer (matched in order per key: the frames carry no id). */
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** The server refused a request: its stable `code` and message. */
+export class ServerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ServerError";
+  }
 }
 
 /** WebSocket.OPEN; spelled out because a fake constructor need not carry the static constants. */
@@ -80,6 +104,7 @@ export const SOCKET_DEFAULTS = {
   keepAliveMs: LIMITS.idleTimeoutMs / 2,
   refreshMarginMs: 2 * 60 * 1000,
   lifetimeMarginMs: 60 * 1000,
+  replyTimeoutMs: 10 * 1000,
 } as const;
 
 function describeError(error: unknown): string {
@@ -127,6 +152,8 @@ export class SocketClient {
   readonly #statusListeners = new Set<() => void>();
   readonly #frameListeners = new Set<(frame: ReceivedFrame) => void>();
   readonly #noticeListeners = new Set<(notice: SocketNotice) => void>();
+  readonly #channels = new ChannelSubscriptions((frame) => this.send(frame).ok);
+  readonly #waiters = new Map<string, Waiter<unknown>[]>();
 
   constructor(options: SocketClientOptions) {
     this.#options = {
@@ -146,7 +173,7 @@ export class SocketClient {
 
   /** For `useSyncExternalStore`: arrow properties keep `this` when passed around. */
   readonly getStatus = (): SocketStatus => this.#status;
-  readonly subscribe = (listener: () => void): (() => void) => {
+  readonly subscribeStatus = (listener: () => void): (() => void) => {
     this.#statusListeners.add(listener);
     return () => this.#statusListeners.delete(listener);
   };
@@ -173,6 +200,14 @@ export class SocketClient {
     this.#running = false;
     this.#generation += 1;
     this.#clearConnectionTimers();
+    this.#channels.clear();
+    for (const [key, queue] of this.#waiters) {
+      for (const waiter of queue) {
+        clearTimeout(waiter.timer);
+        waiter.reject(new Error(`the connection was closed: ${reason}`));
+      }
+      this.#waiters.delete(key);
+    }
     clearTimeout(this.#retryTimer);
     const ws = this.#ws;
     this.#ws = undefined;
@@ -185,6 +220,95 @@ export class SocketClient {
     if (!this.#running || this.#status.state !== "reconnecting") return;
     clearTimeout(this.#retryTimer);
     void this.#connect();
+  }
+
+  /** Closes the connection for good (same as `stop`). */
+  close(reason?: string): void {
+    this.stop(reason);
+  }
+
+  /**
+   * Subscribes to a channel; `handler` gets its events in seq order, each once, plus `subscribed`,
+   * `presence`, `gap` and refusals (`error`). Survives reconnects. Returns the unsubscribe function.
+   */
+  subscribe(channel: string, handler: ChannelHandler): () => void {
+    const problem = channelNameProblem(channel);
+    if (problem) throw new TypeError(`${channel}: ${problem}`);
+    return this.#channels.add(channel, handler);
+  }
+
+  /** Publishes `data` to a channel; resolves the event's seq once the server confirms it. */
+  publish(channel: string, data: JsonValue): Promise<{ seq: number }> {
+    const problem = channelNameProblem(channel);
+    if (problem) return Promise.reject(new TypeError(`${channel}: ${problem}`));
+    return this.#request(`publish ${channel}`, { action: ROUTE.publish, channel, data });
+  }
+
+  /** Sends `data` to every live connection of a user (id or sign-in name); resolves the receipt. */
+  sendTo(to: string, data: JsonValue): Promise<SentFrame> {
+    return this.#request(`sent ${to}`, { action: ROUTE.sendmessage, to, data });
+  }
+
+  /** Who this connection is, as the server sees it. */
+  whoami(): Promise<IdentityFrame> {
+    return this.#request("identity", { action: ROUTE.whoami });
+  }
+
+  #request<T>(key: string, frame: unknown): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const sent = this.send(frame);
+      if (!sent.ok) {
+        reject(new Error(sent.reason));
+        return;
+      }
+      const queue = this.#waiters.get(key) ?? [];
+      const waiter: Waiter<unknown> = {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timer: setTimeout(() => {
+          queue.splice(queue.indexOf(waiter), 1);
+          reject(new Error(`no answer from the server within ${this.#options.replyTimeoutMs} ms`));
+        }, this.#options.replyTimeoutMs),
+      };
+      queue.push(waiter);
+      this.#waiters.set(key, queue);
+    });
+  }
+
+  #settle(key: string, outcome: { value: unknown } | { error: Error }): boolean {
+    const waiter = this.#waiters.get(key)?.shift();
+    if (!waiter) return false;
+    clearTimeout(waiter.timer);
+    if ("value" in outcome) waiter.resolve(outcome.value);
+    else waiter.reject(outcome.error);
+    return true;
+  }
+
+  /** Answers waiting requests from a frame (receipts, identity, refusals that name their request). */
+  #answer(frame: ReceivedFrame): void {
+    switch (frame.type) {
+      case "published":
+        this.#settle(`publish ${frame.channel}`, { value: { seq: frame.seq } });
+        return;
+      case "sent":
+        this.#settle(`sent ${frame.to}`, { value: frame });
+        return;
+      case "identity":
+        this.#settle("identity", { value: frame });
+        return;
+      case "error": {
+        const error = new ServerError(frame.code, frame.message);
+        const publish = /^publish ([^:\s]+):/.exec(frame.message);
+        if (publish && this.#settle(`publish ${publish[1]}`, { error })) return;
+        if (frame.code === "unknown_target") {
+          // The receipt of a `sendmessage` to nobody: the oldest waiting send is the one refused.
+          for (const key of this.#waiters.keys()) if (key.startsWith("sent ") && this.#settle(key, { error })) return;
+        }
+        return;
+      }
+      default:
+        return;
+    }
   }
 
   /** Sends a frame (an object is sent as JSON). Refuses, in words, what the gateway would reject. */
@@ -268,6 +392,7 @@ export class SocketClient {
     this.#scheduleRenewal();
     const recycleIn = Math.max(0, LIMITS.connectionLifetimeMs - this.#options.lifetimeMarginMs);
     this.#lifetimeTimer = setTimeout(() => this.#recycle("the connection reached its lifetime cap"), recycleIn);
+    this.#channels.resubscribeAll();
   }
 
   #handleMessage(data: unknown): void {
@@ -284,6 +409,11 @@ export class SocketClient {
       this.#reauthPending = false;
       this.#recycle(`the server refused the renewed token (${frame.code}); reconnecting`);
     }
+    if (frame.type !== "unknown") {
+      if (frame.type === "error") this.#channels.handleError(frame);
+      else this.#channels.handle(frame);
+    }
+    this.#answer(frame);
     for (const listener of this.#frameListeners) listener(frame);
   }
 

@@ -1,5 +1,5 @@
 import { ROUTE } from "@wsauth/core/constants";
-import type { WebSocketLike } from "../src/socket/client";
+import type { WebSocketLike } from "../client";
 
 /** A scripted stand-in for the browser's WebSocket, for unit tests of the client's logic. */
 export class FakeWebSocket implements WebSocketLike {
