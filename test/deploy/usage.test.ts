@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { encodeAuthorizerContext } from "@wsauth/core/auth";
-import { createConnectionStore } from "@wsauth/core/connection";
+import { createChannelStore } from "@wsauth/core/channel";
+import { createConnectionStore, expireAtFor } from "@wsauth/core/connection";
 import { AUTHORIZER_HANDLER, LIMITS, LOCAL, ROUTE, SUBPROTOCOL, TOKEN_QUERY_PARAM } from "@wsauth/core/constants";
 import { messageEvent } from "@wsauth/core/testing";
 import { localDynamoClient } from "@wsauth/local/dynamo";
@@ -103,7 +104,7 @@ beforeAll(async () => {
   const bobSocket = await open(`${outputs.webSocketUrl}?${TOKEN_QUERY_PARAM}=${encodeURIComponent(bob.idToken)}`);
 
   // Rows of connections the gateway does not hold (a client that vanished without `$disconnect`):
-  // sends to them answer 410 and the sender prunes them.
+  // sends to them answer 410 and the sender prunes them, with their channel rows.
   const client = localDynamoClient(outputs.dynamoEndpoint);
   const store = createConnectionStore({ tableName: outputs.tableName, client });
   const identityOf = (c: typeof aliceClaims) => ({
@@ -119,6 +120,20 @@ beforeAll(async () => {
     await store.register({ connectionId, identity: identityOf(c), connectedAt });
     return connectionId;
   };
+  // A vanished connection subscribed to channels (and present in the presence ones): a fan-out meets
+  // its 410 and prunes its channel rows; past the 2 h cap, the sweep removes them.
+  const channels = createChannelStore({ tableName: outputs.tableName, client });
+  const vanishedSubscriber = async (c: typeof aliceClaims, names: string[], connectedAt = Date.now()) => {
+    const connectionId = await vanished(c, connectedAt);
+    const member = { userId: c.sub, username: c.email };
+    for (const channel of names) {
+      await channels.subscribe({ channel, connectionId, ...member, expireAt: expireAtFor(connectedAt) });
+      if (channel.startsWith("presence/")) await channels.join(channel, member, connectionId);
+    }
+    return connectionId;
+  };
+  const topic = "public/deploy";
+  const room = "presence/deploy";
 
   try {
     aliceSocket.send({ action: ROUTE.whoami });
@@ -128,12 +143,12 @@ beforeAll(async () => {
     aliceSocket.send({ action: "hello" });
     await aliceSocket.next("echo");
 
-    await vanished(bobClaims);
+    await vanishedSubscriber(bobClaims, [room]);
     aliceSocket.send({ action: ROUTE.sendmessage, to: bobClaims.email, data: { n: 1 } });
     expect(await aliceSocket.next("sent")).toMatchObject({ delivered: 1, gone: 1 });
     await bobSocket.next("message");
 
-    await vanished(bobClaims);
+    await vanishedSubscriber(bobClaims, [room]);
     aliceSocket.send({ action: ROUTE.broadcast, data: { n: 2 } });
     await bobSocket.next("broadcast");
 
@@ -143,14 +158,15 @@ beforeAll(async () => {
 
     // The sender itself vanished before the reply: each message route prunes its own row. The context
     // API Gateway hands over still carries the token expiry of `$connect`, long past: echo and ping
-    // then read the row to see whether a `reauth` extended it.
+    // then read the row to see whether a `reauth` extended it. Each vanished connection was present in
+    // a room, so pruning it also deletes its subscription and takes it out of the room's presence.
     for (const [routeKey, body] of [
       [ROUTE.ping, { action: ROUTE.ping }],
       [ROUTE.default, { action: "hello" }],
       [ROUTE.whoami, { action: ROUTE.whoami }],
       [ROUTE.reauth, { action: ROUTE.reauth, token: fresh.idToken }],
     ] as const) {
-      const connectionId = await vanished(aliceClaims);
+      const connectionId = await vanishedSubscriber(aliceClaims, [room]);
       const expired = { ...identityOf(aliceClaims), tokenExp: Math.floor(Date.now() / 1000) - 60 };
       const authorizer = { principalId: aliceClaims.sub, ...encodeAuthorizerContext(expired) };
       await stack.handlers.routes[routeKey]?.(
@@ -159,12 +175,44 @@ beforeAll(async () => {
       );
     }
 
+    // Channels: subscribe (with presence, and with `since` to replay history), publish fan-out (one
+    // subscriber vanished: its 410 prunes its subscription and presence), unsubscribe (a leave).
+    bobSocket.send({ action: ROUTE.subscribe, channel: topic });
+    await bobSocket.next("subscribed");
+    bobSocket.send({ action: ROUTE.subscribe, channel: room });
+    await bobSocket.next("subscribed");
+    aliceSocket.send({ action: ROUTE.subscribe, channel: room });
+    await aliceSocket.next("subscribed");
+    await bobSocket.next("presence");
+    await vanishedSubscriber(aliceClaims, [topic]);
+    aliceSocket.send({ action: ROUTE.publish, channel: topic, data: { n: 4 } });
+    expect(await aliceSocket.next("published")).toMatchObject({ channel: topic, seq: 1 });
+    await bobSocket.next("event");
+    await vanishedSubscriber(bobClaims, [room]);
+    aliceSocket.send({ action: ROUTE.publish, channel: room, data: { n: 5 } });
+    await aliceSocket.next("published");
+    await bobSocket.next("event");
+    aliceSocket.send({ action: ROUTE.subscribe, channel: topic, since: 0 });
+    await aliceSocket.next("subscribed");
+    await aliceSocket.next("event");
+    aliceSocket.send({ action: ROUTE.unsubscribe, channel: room });
+    await aliceSocket.next("unsubscribed");
+    await bobSocket.next("presence");
+
     // The jobs: a push to a user (one live connection, one vanished) and a sweep that closes a
     // connection past the 2 h cap.
-    await vanished(bobClaims);
+    await vanishedSubscriber(bobClaims, [room]);
     const report = await stack.handlers.jobs.notify({ userId: bobClaims.sub, data: { n: 3 } }, lambdaContext);
     expect(report).toMatchObject({ delivered: 1, gone: 1 });
-    await vanished(bobClaims, Date.now() - LIMITS.connectionLifetimeMs - 60_000);
+    // A server-side publish to the user's channel, as `system`, with one subscriber vanished.
+    const inbox = `user/${bobClaims.sub}`;
+    bobSocket.send({ action: ROUTE.subscribe, channel: inbox });
+    await bobSocket.next("subscribed");
+    await vanishedSubscriber(bobClaims, [inbox]);
+    const published = await stack.handlers.jobs.notify({ channel: inbox, data: { n: 6 } }, lambdaContext);
+    expect(published).toMatchObject({ channel: inbox, seq: 1, delivered: 1, gone: 1 });
+    await bobSocket.next("event");
+    await vanishedSubscriber(bobClaims, [topic, room], Date.now() - LIMITS.connectionLifetimeMs - 60_000);
     await stack.handlers.jobs.sweep({}, lambdaContext);
 
     await aliceSocket.close();
@@ -262,9 +310,9 @@ describe("what the handlers use against what the deploy graph grants", () => {
     expect(unusedGrants(graph, calls)).toEqual([]);
     const withExtra = mutated(graph, (copy) => {
       const statement = functionFor(copy, ROUTE.whoami).policy[0];
-      if (statement) statement.Action = [...[statement.Action ?? []].flat(), "dynamodb:UpdateItem"];
+      if (statement) statement.Action = [...[statement.Action ?? []].flat(), "dynamodb:PutItem"];
     });
-    expect(unusedGrants(withExtra, calls)).toEqual(["whoami: dynamodb:UpdateItem"]);
+    expect(unusedGrants(withExtra, calls)).toEqual(["whoami: dynamodb:PutItem"]);
   });
 
   it("every Resource a handler reads is linked to it, and every link is read", () => {

@@ -73,21 +73,6 @@ export const ROUTE_HANDLERS: Readonly<Record<RouteKey, string>> = {
   publish: "publish",
 };
 
-/**
- * DynamoDB actions the channel routes add to the registry's (subscription, presence, sequence and
- * history rows in the same table): atomic counter and presence-set updates are `UpdateItem`, fan-out
- * and replay are `Query` (on the table and its index), cleanup is `DeleteItem`. No transactions.
- * One list per route, so a per-function grant can merge them.
- */
-export const CHANNEL_TABLE_ACTIONS: Readonly<Partial<Record<RouteKey | "sweep" | "notify", readonly string[]>>> = {
-  subscribe: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
-  unsubscribe: ["dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
-  publish: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
-  $disconnect: ["dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
-  sweep: ["dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
-  notify: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
-};
-
 /** Channels: names, history retention (see `@wsauth/core/channel` for the namespace rules). */
 export const CHANNELS = {
   /** A name is 2-5 segments separated by "/"; the first is the namespace. */
@@ -108,29 +93,42 @@ export const AUTHORIZER_HANDLER = "authorizer";
 export const JOB_HANDLERS = { sweep: "sweep", notify: "notify" } as const;
 
 /**
- * The DynamoDB actions each handler module makes on the connections table (and its indexes); infra
- * grants each function exactly these and nothing else. Only functions that record connections may
- * write new rows (`PutItem`); nothing scans, batches or uses transactions. The deploy tests record the
- * calls every handler really makes and fail when one is missing here or granted without being used.
+ * The DynamoDB actions each handler module makes on the connections table (and its indexes): the
+ * registry's connection rows and the channels' subscription, presence, sequence and history rows.
+ * infra grants each function exactly these and nothing else. Only functions that record connections,
+ * subscriptions or published events may write new rows (`PutItem`); nothing scans, batches or uses
+ * transactions. The deploy tests record the calls every handler really makes and fail when one is
+ * missing here or granted without being used.
  */
 export const TABLE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   authorizer: [],
   /** Records the connection and the user's sign-in name. */
   connect: ["dynamodb:PutItem"],
-  disconnect: ["dynamodb:DeleteItem"],
-  /** Message routes read the sender's row; a send that meets a closed connection deletes its row. */
-  default: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
-  ping: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+  /** Deletes the connection, its subscriptions and its presence (a last tab's leave updates the set). */
+  disconnect: ["dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+  /**
+   * Message routes read the sender's row; a send that meets a closed connection deletes its row and
+   * its channel rows (found by connection; a presence leave updates the member set and is announced).
+   */
+  default: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+  ping: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"],
   /** Lists the caller's other connections. */
-  whoami: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"],
+  whoami: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
   /** Finds the target's connections by user id or sign-in name. */
-  sendmessage: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"],
+  sendmessage: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
   /** Extends the connection's token expiry in place. */
-  reauth: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+  reauth: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
   /** Walks every shard of the registry. */
-  broadcast: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"],
-  sweep: ["dynamodb:Query", "dynamodb:DeleteItem"],
-  notify: ["dynamodb:Query", "dynamodb:DeleteItem"],
+  broadcast: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
+  /** Records the subscription, joins presence, reads the sequence and replays history since `since`. */
+  subscribe: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  /** Deletes the subscription and leaves presence. */
+  unsubscribe: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  /** Numbers the event, records it in history and fans it out; a closed subscriber's rows are deleted. */
+  publish: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+  sweep: ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
+  /** Pushes to a user's connections, or publishes to a channel as `system` (as `publish` does). */
+  notify: ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
 };
 
 /** Subprotocol that carries the token: the client offers `[SUBPROTOCOL, <JWT>]`, the server answers `SUBPROTOCOL`. */
