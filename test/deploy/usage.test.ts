@@ -215,8 +215,13 @@ beforeAll(async () => {
     await vanishedSubscriber(bobClaims, [topic, room], Date.now() - LIMITS.connectionLifetimeMs - 60_000);
     await stack.handlers.jobs.sweep({}, lambdaContext);
 
-    await aliceSocket.close();
+    // `$disconnect` with subscriptions: bob leaves the room alice is in again, and alice sees the leave
+    // once his `$disconnect` has removed his subscriptions and presence.
+    aliceSocket.send({ action: ROUTE.subscribe, channel: room });
+    await aliceSocket.next("subscribed");
     await bobSocket.close();
+    while ((await aliceSocket.next("presence")).event !== "leave");
+    await aliceSocket.close();
     // `$disconnect` runs after the close handshake.
     const deadline = Date.now() + 10_000;
     while (!calls.some((call) => call.module === "disconnect")) {
