@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
+import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { createMessenger } from "@wsauth/core/messaging";
 import type { ServerFrame } from "@wsauth/core/protocol";
@@ -45,7 +45,7 @@ export async function measureFanout(task: SenderTask): Promise<FanoutTimes> {
   const management = new ApiGatewayManagementApiClient({
     endpoint: task.endpoint,
     region: LOCAL.region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: LOCAL_CREDENTIALS,
   });
   const store = createConnectionStore({ tableName: task.tableName, client: dynamo });
   const messenger = createMessenger({

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { LIMITS, LOCAL } from "@wsauth/core/constants";
+import { LIMITS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { createMessenger, createRealtime } from "@wsauth/core/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -120,6 +120,7 @@ describe("the gateway process is killed and restarted", () => {
         webUrl: "",
         dynamoEndpoint: dynamo.endpoint,
         demoUsers: [],
+        localCredentials: { ...LOCAL_CREDENTIALS },
       },
       2,
       "crash",
@@ -161,7 +162,7 @@ describe("the gateway process is killed and restarted", () => {
     const management = new ApiGatewayManagementApiClient({
       endpoint: `http://127.0.0.1:${first.port}/${LOCAL.stage}`,
       region: LOCAL.region,
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      credentials: LOCAL_CREDENTIALS,
     });
     try {
       const now = () => Date.now() + LIMITS.connectionLifetimeMs + 60_000;

@@ -136,6 +136,17 @@ export const LOCAL = {
   outputsFile: ".local/outputs.json",
 } as const;
 
+/**
+ * The local stack's one credential pair. Its `@connections` API accepts only requests SigV4-signed
+ * with it (IAM's stand-in), and the handlers, the CLI and tests sign with it. It is published here
+ * and in `.local/outputs.json` on purpose: it proves nothing about who you are, but a web page cannot
+ * make a browser sign with it, so a page the developer visits cannot drive the local API.
+ */
+export const LOCAL_CREDENTIALS = {
+  accessKeyId: "WSAUTHLOCALACCESSKEY",
+  secretAccessKey: "wsauth-local-secret-access-key-not-for-aws",
+} as const;
+
 /** Keys of the outputs object returned by `sst.config.ts` and written to `.local/outputs.json`. */
 export const OUTPUT_KEYS = [
   "region",
@@ -153,6 +164,8 @@ export interface LocalOutputs extends Outputs {
   cognitoEndpoint: string;
   dynamoEndpoint: string;
   demoUsers: Array<{ username: string; password: string }>;
+  /** LOCAL_CREDENTIALS: what a signed `@connections` call to the local stack uses. */
+  localCredentials: { accessKeyId: string; secretAccessKey: string };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { ConnectionIdentity } from "@wsauth/core/auth";
 import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
+import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import { IdentityError } from "@wsauth/core/errors";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -55,7 +55,7 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     const management = new ApiGatewayManagementApiClient({
       endpoint: gateway.endpoint,
       region: LOCAL.region,
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      credentials: LOCAL_CREDENTIALS,
       maxAttempts: 1,
     });
     messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, concurrency: 4, now });

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
+import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import { createMessenger } from "@wsauth/core/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dependencyRequestHandler } from "./runtime";
@@ -22,7 +22,7 @@ function startStalledServer(): Promise<{ endpoint: string; server: Server; socke
 
 describe("clients of the handlers against a stalled dependency", () => {
   let stalled: Awaited<ReturnType<typeof startStalledServer>>;
-  const credentials = { accessKeyId: "local", secretAccessKey: "local" };
+  const credentials = LOCAL_CREDENTIALS;
 
   beforeAll(async () => {
     stalled = await startStalledServer();

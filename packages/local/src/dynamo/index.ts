@@ -6,7 +6,7 @@ import {
   type GlobalSecondaryIndex,
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
-import { CONNECTIONS_TABLE, LOCAL } from "@wsauth/core/constants";
+import { CONNECTIONS_TABLE, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import dynalite from "dynalite";
 
 /** A running dynalite (a real DynamoDB API, in memory) on loopback. */
@@ -44,7 +44,7 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
     region: LOCAL.region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: LOCAL_CREDENTIALS,
   });
 }
 

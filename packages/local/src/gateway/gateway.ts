@@ -8,6 +8,7 @@ import {
   AUTHORIZER_IDENTITY_SOURCES,
   LIMITS,
   LOCAL,
+  LOCAL_CREDENTIALS,
   ROUTE,
   ROUTE_HANDLERS,
   ROUTE_SELECTION_FIELD,
@@ -23,11 +24,13 @@ import {
 } from "./authorizer.js";
 import { type ConnectionFacts, type EventAuthorizer, EventFactory, type Handshake, readHandshake } from "./events.js";
 import { FrameSizeGuard } from "./frames.js";
+import { answerClientError, refuseUpgrade } from "./guard.js";
 import { newId } from "./ids.js";
 import { errorMessage, type Invocation, invoke } from "./invoke.js";
 import { type ConnectionDirectory, createManagementHandler } from "./management.js";
 import { closedOrTerminated, listen, rejectRaw } from "./net.js";
 import { errorFrame, HANDSHAKE_HEADERS, handshakeSafe, readProxyResponse } from "./responses.js";
+import { createSigV4Verifier } from "./sigv4.js";
 import type { Gateway, GatewayLimits, GatewayOptions, LambdaHandler, RouteTable } from "./types.js";
 
 /** Close codes and reasons the gateway uses when it ends a connection itself. */
@@ -89,6 +92,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (typeof value !== "number" || !(value > 0)) throw new Error(`gateway limit ${name} must be a positive number`);
     limits[name] = value;
   }
+  const allowedOrigins = new Set((options.allowedOrigins ?? []).map((origin) => origin.toLowerCase()));
   const identitySources = parseIdentitySources(options.identitySources ?? AUTHORIZER_IDENTITY_SOURCES);
   const log = options.log ?? createLog("gateway");
   // Per-message debug lines cost a redaction pass each: only build them when debug is on.
@@ -495,16 +499,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   };
 
-  const management = createManagementHandler({ stage, directory, maxPayloadBytes: limits.messagePayloadBytes, log });
+  const management = createManagementHandler({
+    stage,
+    directory,
+    maxPayloadBytes: limits.messagePayloadBytes,
+    verifySignature: createSigV4Verifier({ credentials: options.credentials ?? LOCAL_CREDENTIALS, region }),
+    log,
+  });
   httpServer.on("request", management);
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     const path = (req.url ?? "/").split("?", 1)[0];
+    if (refuseUpgrade(req, socket, allowedOrigins)) return;
     if (closing || !routesSet) return rejectRaw(socket, 503, "Service Unavailable");
     if (path !== `/${stage}` && path !== `/${stage}/`) return rejectRaw(socket, 403, "Forbidden");
     wss.handleUpgrade(req, socket, head, onOpen);
   });
-  httpServer.on("clientError", (_error, socket) => socket.destroy());
+  httpServer.on("clientError", answerClientError);
 
   await listen(httpServer, requestedPort, host);
   const { port } = httpServer.address() as AddressInfo;

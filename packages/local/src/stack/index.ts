@@ -2,12 +2,19 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { AUTHORIZER_IDENTITY_SOURCES, LIMITS, LOCAL, type LocalOutputs } from "@wsauth/core/constants";
+import {
+  AUTHORIZER_IDENTITY_SOURCES,
+  LIMITS,
+  LOCAL,
+  LOCAL_CREDENTIALS,
+  type LocalOutputs,
+} from "@wsauth/core/constants";
 import { createLog, type Log } from "@wsauth/core/logging";
 import { type LocalCognito, startCognito } from "../cognito";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "../dynamo";
 import { type Gateway, type GatewayLimits, startGateway } from "../gateway";
 import { type HandlerHost, startHandlerHost } from "../handlers";
+import { siteOrigins } from "../loopback";
 import {
   assertPortFree,
   consoleReporter,
@@ -45,6 +52,11 @@ export interface LocalStackOptions {
   /** Rebuild and reload the handlers when packages/functions or packages/core change (default true). */
   watch?: boolean;
   reporter?: Reporter;
+  /**
+   * Browser origins, besides the site's own, that may open sockets and call the Cognito endpoint
+   * (your own front end with `web: false`). Every other browser origin is refused.
+   */
+  allowedOrigins?: readonly string[];
   /**
    * Puts something between the handlers and their dependencies (the fault suite's cuttable relays):
    * called once DynamoDB and Cognito answer, with the endpoints the handlers would use; the handlers
@@ -147,6 +159,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   try {
+    // The site's port is settled first: the gateway and the Cognito endpoint accept its origin only.
+    const webPort = withWeb ? (ports.web === 0 ? await pickFreePort(HOST) : ports.web) : 0;
+    const webUrl = withWeb ? `http://${HOST}:${webPort}` : "";
+    const allowedOrigins = [...siteOrigins(webUrl), ...(options.allowedOrigins ?? [])];
     const dynamoStart = withPortRole("dynamo", ports.dynamo, startDynamo({ port: ports.dynamo, host: HOST })).then(
       async (db) => {
         cleanups.push({ name: "dynalite", run: () => db.stop() });
@@ -162,7 +178,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const cognitoStart = withPortRole(
       "cognito",
       ports.cognito,
-      startCognito({ port: ports.cognito, host: HOST, stateDir, reporter }),
+      startCognito({ port: ports.cognito, host: HOST, stateDir, reporter, allowedOrigins }),
     ).then((idp: LocalCognito) => {
       cleanups.push({ name: "Cognito emulator", run: () => idp.stop() });
       return idp;
@@ -183,6 +199,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         routes: {},
         waitForRoutes: true,
         identitySources: AUTHORIZER_IDENTITY_SOURCES,
+        allowedOrigins,
         limits,
         log: gatewayLog(quiet),
       }),
@@ -196,8 +213,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const cognito = await cognitoStart;
     const gateway = await gatewayStart;
 
-    const webPort = withWeb ? (ports.web === 0 ? await pickFreePort(HOST) : ports.web) : 0;
-    const webUrl = withWeb ? `http://${HOST}:${webPort}` : "";
     const webStart: Promise<WebSite | undefined> = withWeb
       ? startWeb({
           webDir: join(REPO_ROOT, "web"),
@@ -273,6 +288,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cognitoEndpoint: cognito.endpoint,
       dynamoEndpoint: dynamo.endpoint,
       demoUsers: cognito.demoUsers.map(({ username, password }) => ({ username, password })),
+      localCredentials: { ...LOCAL_CREDENTIALS },
     };
     if (writeOutputs) {
       await writeOutputsFile(stateDir, outputs);

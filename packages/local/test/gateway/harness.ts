@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import { LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log, LogFields } from "@wsauth/core/logging";
 import { type ClientOptions, type RawData, WebSocket } from "ws";
 import { type Gateway, type GatewayOptions, type LambdaHandler, startGateway } from "../../src/gateway/index.js";
@@ -99,7 +100,7 @@ export function managementClient(gateway: Gateway): ApiGatewayManagementApiClien
   return new ApiGatewayManagementApiClient({
     endpoint: gateway.managementEndpoint,
     region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: LOCAL_CREDENTIALS,
   });
 }
 

@@ -1,0 +1,256 @@
+import { readFile } from "node:fs/promises";
+import { request } from "node:http";
+import { connect as tcpConnect } from "node:net";
+import { networkInterfaces } from "node:os";
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
+import { LOCAL_CREDENTIALS, SUBPROTOCOL } from "@wsauth/core/constants";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { startCognitoEmulator } from "../../src/cognito/emulator.js";
+import type { Reporter } from "../../src/runner/index.js";
+import { outputsPath } from "../../src/stack/index.js";
+import { type SignedInTokens, signInDemoUser, startTestStack, type TestStack } from "../../src/testing/index.js";
+
+type Frame = Record<string, unknown>;
+
+/** Opens a socket (token as subprotocol) that collects frames; or the HTTP status it was refused with. */
+function openSocket(
+  url: string,
+  idToken: string,
+  options: WebSocket.ClientOptions = {},
+): Promise<
+  | { ok: true; socket: WebSocket; next: (match: (frame: Frame) => boolean) => Promise<Frame> }
+  | { ok: false; status: number }
+> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, [SUBPROTOCOL, idToken], options);
+    const frames: Frame[] = [];
+    const waiters: Array<() => void> = [];
+    socket.on("message", (data) => {
+      frames.push(JSON.parse(String(data)) as Frame);
+      for (const wake of waiters.splice(0)) wake();
+    });
+    const next = async (match: (frame: Frame) => boolean): Promise<Frame> => {
+      for (;;) {
+        const found = frames.find(match);
+        if (found) return found;
+        await new Promise<void>((wake) => waiters.push(wake));
+      }
+    };
+    socket.once("open", () => resolve({ ok: true, socket, next }));
+    socket.once("unexpected-response", (_req, res) => {
+      resolve({ ok: false, status: res.statusCode ?? 0 });
+      socket.terminate();
+    });
+    socket.once("error", reject);
+  });
+}
+
+async function mustOpen(url: string, idToken: string, options: WebSocket.ClientOptions = {}) {
+  const result = await openSocket(url, idToken, options);
+  if (!result.ok) throw new Error(`socket refused with ${result.status}`);
+  return result;
+}
+
+function httpStatus(
+  url: string,
+  options: { method?: string; headers?: Record<string, string> },
+): Promise<{
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+}> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? "GET", headers: options.headers ?? {} }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** The machine's non-loopback IPv4 addresses (a container may have none). */
+function externalAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((entry) => entry && entry.family === "IPv4" && !entry.internal)
+    .map((entry) => entry?.address ?? "");
+}
+
+/** Whether something accepts TCP connections on `address:port`. */
+function accepts(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect(port, address);
+    socket.setTimeout(2000);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+const portOf = (url: string) => Number(new URL(url.replace(/^ws/, "http")).port);
+
+const OWN_FRONT_END = "http://localhost:5173";
+
+describe("local stack: closed to the world (black box)", () => {
+  let stack: TestStack;
+  let alice: SignedInTokens;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ allowedOrigins: [OWN_FRONT_END] });
+    alice = await signInDemoUser(stack.outputs, 0);
+  });
+  afterAll(() => stack?.stop());
+
+  it("publishes its one credential pair in outputs.json, and @connections accepts the SDK signing with it", async () => {
+    const written = JSON.parse(await readFile(outputsPath(stack.stateDir), "utf8")) as Record<string, unknown>;
+    expect(written.localCredentials).toEqual(LOCAL_CREDENTIALS);
+    const socket = await mustOpen(stack.outputs.webSocketUrl, alice.idToken);
+    try {
+      socket.socket.send(JSON.stringify({ action: "whoami" }));
+      const { connectionId } = await socket.next((frame) => frame.type === "identity");
+      const sdk = new ApiGatewayManagementApiClient({
+        endpoint: stack.outputs.managementEndpoint,
+        region: stack.outputs.region,
+        credentials: stack.outputs.localCredentials,
+      });
+      try {
+        const data = JSON.stringify({ type: "message", data: "signed" });
+        await sdk.send(new PostToConnectionCommand({ ConnectionId: String(connectionId), Data: data }));
+        expect(await socket.next((frame) => frame.type === "message")).toMatchObject({ data: "signed" });
+      } finally {
+        sdk.destroy();
+      }
+
+      const unsigned = await fetch(
+        `${stack.outputs.managementEndpoint}/@connections/${encodeURIComponent(String(connectionId))}`,
+        { method: "POST", body: "unsigned" },
+      );
+      expect(unsigned.status).toBe(403);
+      const forged = new ApiGatewayManagementApiClient({
+        endpoint: stack.outputs.managementEndpoint,
+        region: stack.outputs.region,
+        credentials: { ...stack.outputs.localCredentials, secretAccessKey: "guessed" },
+        maxAttempts: 1,
+      });
+      const refused = await forged
+        .send(new PostToConnectionCommand({ ConnectionId: String(connectionId), Data: "forged" }))
+        .catch((error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode);
+      forged.destroy();
+      expect(refused).toBe(403);
+    } finally {
+      socket.socket.close();
+    }
+  });
+
+  it("refuses a socket from another browser origin, accepts an allowed one and clients without Origin", async () => {
+    expect(await openSocket(stack.outputs.webSocketUrl, alice.idToken, { origin: "https://evil.example" })).toEqual({
+      ok: false,
+      status: 403,
+    });
+    const fromOwnFrontEnd = await mustOpen(stack.outputs.webSocketUrl, alice.idToken, { origin: OWN_FRONT_END });
+    fromOwnFrontEnd.socket.close();
+  });
+
+  it("answers requests for a host name that is not loopback with 421 (gateway and Cognito)", async () => {
+    const gateway = await httpStatus(`${stack.outputs.managementEndpoint}/@connections/x`, {
+      headers: { host: "evil.example" },
+    });
+    expect(gateway.status).toBe(421);
+    const cognito = await httpStatus(
+      `${stack.outputs.cognitoEndpoint}/${stack.outputs.userPoolId}/.well-known/jwks.json`,
+      {
+        headers: { host: "evil.example" },
+      },
+    );
+    expect(cognito.status).toBe(421);
+    const upgrade = await openSocket(stack.outputs.webSocketUrl, alice.idToken, {
+      headers: { host: "rebound.example" },
+    });
+    expect(upgrade).toEqual({ ok: false, status: 421 });
+  });
+
+  it("the Cognito endpoint answers CORS for the allowed origins only, never with a wildcard", async () => {
+    const preflight = (origin: string) =>
+      httpStatus(stack.outputs.cognitoEndpoint, {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "content-type,x-amz-target,x-amz-user-agent",
+        },
+      });
+    const allowed = await preflight(OWN_FRONT_END);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers["access-control-allow-origin"]).toBe(OWN_FRONT_END);
+    const refused = await preflight("https://evil.example");
+    expect(refused.status).toBe(403);
+    expect(refused.headers["access-control-allow-origin"]).toBeUndefined();
+
+    // A sign-in posted from a foreign page is refused outright; from the allowed one it works, and no
+    // answer names any origin but the caller's.
+    const signIn = (origin: string) =>
+      fetch(stack.outputs.cognitoEndpoint, {
+        method: "POST",
+        headers: {
+          origin,
+          "content-type": "application/x-amz-json-1.1",
+          "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
+        },
+        body: JSON.stringify({
+          AuthFlow: "USER_PASSWORD_AUTH",
+          ClientId: stack.outputs.userPoolClientId,
+          AuthParameters: {
+            USERNAME: stack.outputs.demoUsers[0]?.username,
+            PASSWORD: stack.outputs.demoUsers[0]?.password,
+          },
+        }),
+      });
+    const fromEvil = await signIn("https://evil.example");
+    expect(fromEvil.status).toBe(403);
+    expect(JSON.stringify(await fromEvil.json())).not.toContain("IdToken");
+    const fromSite = await signIn(OWN_FRONT_END);
+    expect(fromSite.status).toBe(200);
+    expect(fromSite.headers.get("access-control-allow-origin")).toBe(OWN_FRONT_END);
+    await fromSite.body?.cancel();
+  });
+
+  it("every emulator listens on loopback only", async () => {
+    const ports = [
+      portOf(stack.outputs.dynamoEndpoint),
+      portOf(stack.outputs.cognitoEndpoint),
+      portOf(stack.outputs.webSocketUrl),
+    ];
+    for (const port of ports) expect(await accepts("127.0.0.1", port)).toBe(true);
+    for (const address of externalAddresses()) {
+      for (const port of ports) expect(await accepts(address, port), `${address}:${port}`).toBe(false);
+    }
+  });
+});
+
+describe("cognito-local (behind the bridge)", () => {
+  it("listens on loopback only", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dataDir = await mkdtemp(join(tmpdir(), "wsauth-cognito-"));
+    const silent: Reporter = { info: () => {}, warn: () => {}, error: () => {} };
+    const emulator = await startCognitoEmulator({ dataDir, issuerDomain: "http://127.0.0.1:1", reporter: silent });
+    try {
+      const url = new URL(emulator.upstream);
+      expect(url.hostname).toBe("127.0.0.1");
+      const port = Number(url.port);
+      expect(await accepts("127.0.0.1", port)).toBe(true);
+      for (const address of externalAddresses()) expect(await accepts(address, port), address).toBe(false);
+    } finally {
+      await emulator.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
