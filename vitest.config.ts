@@ -7,6 +7,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     reporters: ["default", "./test/summary-reporter.ts"],
+    // Structured log lines are captured per test (tests assert on the ones they provoke); a passing
+    // run prints vitest's output only.
+    setupFiles: ["./test/setup/capture-logs.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Node 20 is this project's runtime; the SDK's notice about its future Node 22 floor is noise here.
