@@ -9,7 +9,6 @@ export const ERROR_CODES = [
   "invalid_json",
   "validation_failed",
   "payload_too_large",
-  "unknown_target",
   // identity
   "unauthorized",
   "forbidden",

@@ -6,6 +6,7 @@ export {
   type MessageRouteKey,
   type NotifyInput,
   notifyInputSchema,
+  REAUTH_REFUSALS,
   type Realtime,
   type RealtimeOptions,
   type ReauthVerifier,

@@ -6,7 +6,16 @@ import { IdentityError } from "@wsauth/core/errors";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type ConnectionsServer, startConnectionsServer } from "../../../../test/helpers/connections-server";
-import { createMessenger, createRealtime, type Messenger, type Realtime, type ReauthVerifier } from "./index";
+import { capturedLogs } from "../../../../test/helpers/log-capture";
+import { rejection } from "../auth/index";
+import {
+  createMessenger,
+  createRealtime,
+  type Messenger,
+  REAUTH_REFUSALS,
+  type Realtime,
+  type ReauthVerifier,
+} from "./index";
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const T0S = Math.floor(T0 / 1000);
@@ -159,27 +168,67 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     expect(gateway.received(from)).toEqual([{ type: "sent", to: "bob@example.com", delivered: 2, gone: 0, failed: 0 }]);
   });
 
-  it("rejects a forged sender, an unknown target and a non-admin broadcast", async () => {
+  it("rejects a forged sender and a non-admin broadcast", async () => {
     const from = await connect(alice);
     await connect(bob);
     await expect(
       send(from, "sendmessage", { action: "sendmessage", to: bob.userId, data: 1, from: { userId: "x" } }),
     ).rejects.toMatchObject({ code: "validation_failed" });
-    await expect(send(from, "sendmessage", { action: "sendmessage", to: "nobody", data: 1 })).rejects.toMatchObject({
-      code: "unknown_target",
-    });
     await expect(send(from, "broadcast", { action: "broadcast", data: 1 })).rejects.toMatchObject({
       code: "forbidden",
     });
   });
 
-  it("sendmessage tells the sender when every target connection had closed", async () => {
+  it("answers a message to an unknown user and to a known offline one with the same receipt", async () => {
     const from = await connect(alice);
+    // Bob has an account and was online: one connection closed cleanly, one vanished (stale row).
+    const closed = await connect(bob);
+    await realtime.disconnect(closed);
     const vanished = await connect(bob, { open: false });
-    await expect(send(from, "sendmessage", { action: "sendmessage", to: bob.userId, data: 1 })).rejects.toMatchObject({
-      code: "unknown_target",
-    });
+    const carol = { ...bob, userId: "sub-carol", username: "carol@example.com" };
+    const expired = await connect({ ...carol, tokenExp: T0S + 10 });
+    clock = T0 + 60_000;
+    for (const to of ["nobody@example.com", bob.username, bob.userId, carol.username]) {
+      await send(from, "sendmessage", { action: "sendmessage", to, data: 1 });
+    }
+    const receipts = gateway.received(from) as Array<Record<string, unknown>>;
+    expect(receipts).toHaveLength(4);
+    // Identical once `to` (what the sender typed) is set aside: nothing says who exists or was online.
+    const shapes = receipts.map(({ to: _to, ...rest }) => rest);
+    for (const shape of shapes) expect(shape).toEqual({ type: "sent", delivered: 0, gone: 0, failed: 0 });
     expect(await store.get(vanished)).toBeUndefined();
+    expect(gateway.received(expired)).toEqual([]);
+  });
+
+  it("refuses a reauth with one fixed message per code; which check failed goes to the log only", async () => {
+    const id = await connect(alice);
+    const refusals: Array<[string, string]> = [
+      ["garbage", "unauthorized"],
+      [`${bob.userId}:${T0S + 9000}`, "forbidden"],
+    ];
+    const failing: ReauthVerifier = {
+      async verify(token) {
+        if (token === "garbage") throw rejection("signature_invalid");
+        if (token === "unknown-key") throw rejection("kid_unknown");
+        if (token === "old") throw rejection("token_expired");
+        return verifier.verify(token);
+      },
+    };
+    realtime = createRealtime({ store, messenger, verifier: failing, now });
+    refusals.push(["unknown-key", "unauthorized"], ["old", "token_expired"]);
+    const messages = new Map<string, Set<string>>();
+    for (const [token, code] of refusals) {
+      const error = await send(id, "reauth", { action: "reauth", token }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code });
+      const message = (error as Error).message;
+      expect(message).toBe(REAUTH_REFUSALS[code as keyof typeof REAUTH_REFUSALS]);
+      messages.set(code, (messages.get(code) ?? new Set()).add(message));
+      expect(message).not.toMatch(/signature|kid|another user|key/);
+    }
+    expect(messages.get("unauthorized")?.size).toBe(1);
+    for (const reason of ["signature_invalid", "kid_unknown", "token_of_another_user", "token_expired"]) {
+      expect(capturedLogs().find({ message: "reauth refused", reason, connectionId: id })).toHaveLength(1);
+    }
   });
 
   it("lets admins broadcast", async () => {
@@ -209,12 +258,11 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     const from = await connect(admin);
     const expiring = await connect({ ...bob, tokenExp: T0S + 60 });
     clock = T0 + 120_000;
-    await expect(
-      send(from, "sendmessage", { action: "sendmessage", to: bob.username, data: "after exp" }),
-    ).rejects.toMatchObject({ code: "unknown_target" });
+    await send(from, "sendmessage", { action: "sendmessage", to: bob.username, data: "after exp" });
+    expect(gateway.received(from)).toEqual([{ type: "sent", to: bob.username, delivered: 0, gone: 0, failed: 0 }]);
     await send(from, "broadcast", { action: "broadcast", data: "to all" });
     expect(gateway.received(expiring)).toEqual([]);
-    expect(gateway.received(from)).toMatchObject([{ type: "broadcast", data: "to all" }]);
+    expect(gateway.received(from).at(-1)).toMatchObject({ type: "broadcast", data: "to all" });
     // Replies still reach it: that is how it learns why it is being closed.
     await expect(send(expiring, "ping", { action: "ping" })).rejects.toMatchObject({ code: "token_expired" });
   });

@@ -4,6 +4,7 @@ import { connect as tcpConnect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { LOCAL_CREDENTIALS, SUBPROTOCOL } from "@wsauth/core/constants";
+import { REAUTH_REFUSALS } from "@wsauth/core/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startCognitoEmulator } from "../../src/cognito/emulator.js";
@@ -230,6 +231,97 @@ describe("local stack: closed to the world (black box)", () => {
     for (const port of ports) expect(await accepts("127.0.0.1", port)).toBe(true);
     for (const address of externalAddresses()) {
       for (const port of ports) expect(await accepts(address, port), `${address}:${port}`).toBe(false);
+    }
+  });
+});
+
+describe("local stack: seed parity and no oracles (black box)", () => {
+  let stack: TestStack;
+  let alice: SignedInTokens;
+  let bob: SignedInTokens;
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    [alice, bob] = await Promise.all([signInDemoUser(stack.outputs, 0), signInDemoUser(stack.outputs, 1)]);
+  });
+  afterAll(() => stack?.stop());
+
+  it("echoes a text frame as it was sent", async () => {
+    const socket = await mustOpen(stack.outputs.webSocketUrl, alice.idToken);
+    try {
+      socket.socket.send("hello");
+      expect(await socket.next((frame) => frame.type === "echo")).toEqual({ type: "echo", message: "hello" });
+    } finally {
+      socket.socket.close();
+    }
+  });
+
+  it("answers a handshake with oversized headers with a 4xx status, not a dropped socket", async () => {
+    const port = portOf(stack.outputs.webSocketUrl);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = tcpConnect(port, "127.0.0.1", () =>
+        socket.write(
+          `GET /${stack.outputs.stage} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+            `Sec-WebSocket-Protocol: ${SUBPROTOCOL}, ${"x".repeat(40_000)}\r\n\r\n`,
+        ),
+      );
+      let text = "";
+      socket.on("data", (chunk: Buffer) => {
+        text += chunk.toString("latin1");
+      });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+  });
+
+  it("a message to an unknown user and to a known offline one get frames that cannot be told apart", async () => {
+    // Bob has an account and was online a moment ago.
+    const bobSocket = await mustOpen(stack.outputs.webSocketUrl, bob.idToken);
+    bobSocket.socket.send(JSON.stringify({ action: "ping" }));
+    await bobSocket.next((frame) => frame.type === "pong");
+    const bobName = stack.outputs.demoUsers[1]?.username ?? "";
+    await new Promise<void>((resolve) => {
+      bobSocket.socket.once("close", () => resolve());
+      bobSocket.socket.close();
+    });
+    const socket = await mustOpen(stack.outputs.webSocketUrl, alice.idToken);
+    try {
+      const answers: Frame[] = [];
+      for (const to of ["nobody@example.com", bobName]) {
+        const seen = answers.length;
+        socket.socket.send(JSON.stringify({ action: "sendmessage", to, data: { text: "anyone?" } }));
+        answers.push(
+          await socket.next((frame) => (frame.type === "sent" || frame.type === "error") && frame.to === to),
+        );
+        expect(answers).toHaveLength(seen + 1);
+      }
+      const [unknown, offline] = answers.map(({ to: _to, ...rest }) => rest);
+      expect(unknown).toEqual(offline);
+      expect(unknown).toEqual({ type: "sent", delivered: 0, gone: 0, failed: 0 });
+    } finally {
+      socket.socket.close();
+    }
+  });
+
+  it("a refused reauth says only its code's fixed message", async () => {
+    const socket = await mustOpen(stack.outputs.webSocketUrl, alice.idToken);
+    try {
+      const [header, payload] = alice.idToken.split(".");
+      const forged = `${header}.${payload}.${"A".repeat(342)}`;
+      const errors: Frame[] = [];
+      for (const token of [forged, bob.idToken, "not-a-jwt"]) {
+        socket.socket.send(JSON.stringify({ action: "reauth", token }));
+        errors.push(await socket.next((frame) => frame.type === "error" && !errors.includes(frame)));
+      }
+      expect(errors).toEqual([
+        { type: "error", code: "unauthorized", message: REAUTH_REFUSALS.unauthorized },
+        { type: "error", code: "forbidden", message: REAUTH_REFUSALS.forbidden },
+        { type: "error", code: "unauthorized", message: REAUTH_REFUSALS.unauthorized },
+      ]);
+    } finally {
+      socket.socket.close();
     }
   });
 });
