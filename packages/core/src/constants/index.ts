@@ -122,6 +122,19 @@ export const LIMITS = {
   maxTokenBytes: 8 * 1024,
 } as const;
 
+/**
+ * The sweep (`infra/jobs.ts`, `packages/functions/src/sweep.ts`). It runs every minute with a timeout of
+ * two: a backlog after an outage can take longer than one run, and an overlapping run is harmless (a
+ * row is only acted on through a conditional delete). Each run stops taking new pages when less than
+ * `reserveMs` of its invocation is left, and starts at the next shard in turn (the minute of the run
+ * picks it), so a backlog that outlasts one run still has every shard visited within a few runs.
+ */
+export const SWEEP = {
+  intervalMs: 60 * 1000,
+  timeoutSeconds: 120,
+  reserveMs: 15 * 1000,
+} as const;
+
 /** A registry row outlives its connection's 2 h cap by this much before TTL may delete it. */
 export const EXPIRE_MARGIN_SECONDS = 15 * 60;
 

@@ -10,5 +10,6 @@ export {
   type Realtime,
   type RealtimeOptions,
   type ReauthVerifier,
+  type SweepOptions,
   type SweepReport,
 } from "./realtime";

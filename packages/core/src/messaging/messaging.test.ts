@@ -1,7 +1,7 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { ConnectionIdentity } from "@wsauth/core/auth";
-import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
+import { CONNECTION_SHARDS, type ConnectionStore, createConnectionStore, shardOf } from "@wsauth/core/connection";
+import { LOCAL, LOCAL_CREDENTIALS, SWEEP } from "@wsauth/core/constants";
 import { IdentityError } from "@wsauth/core/errors";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -301,11 +301,80 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     const dead = await connect({ ...bob, tokenExp: T0S + 60 }, { connectedAt: T0 - 3 * 3600_000 });
     clock = T0 + 120_000;
     const report = await realtime.sweep();
-    expect(report).toEqual({ scanned: 4, expired: 1, closed: 2, gone: 1, failed: 0 });
+    expect(report).toEqual({ scanned: 4, expired: 1, closed: 2, gone: 1, renewed: 0, failed: 0, stoppedEarly: false });
     expect(gateway.closed()).toContain(expiring);
     expect(gateway.received(expiring)).toMatchObject([{ type: "error", code: "token_expired" }]);
     for (const id of [expiring, vanished, dead]) expect(await store.get(id)).toBeUndefined();
     expect(await store.get(fresh)).toBeDefined();
+  });
+
+  it("sweep starts from the next shard each minute and stops taking pages when its time runs out", async () => {
+    const ids = await Promise.all(Array.from({ length: 24 }, () => connect({ ...alice, tokenExp: T0S + 60 })));
+    const shardsOf = (records: Array<{ connectionId: string }>) => [
+      ...new Set(records.map((r) => shardOf(r.connectionId))),
+    ];
+    const pagesSeen: string[][] = [];
+    const watched: ConnectionStore = {
+      ...store,
+      async *walk(options) {
+        for await (const page of store.walk(options)) {
+          pagesSeen.push(shardsOf(page));
+          yield page;
+        }
+      },
+    };
+    const sweeper = createRealtime({ store: watched, messenger, verifier, now });
+    const minute = Math.floor((T0 + 120_000) / SWEEP.intervalMs);
+    for (const offset of [0, 1, 2]) {
+      clock = (minute + offset) * SWEEP.intervalMs;
+      pagesSeen.length = 0;
+      // Only time for one page: the run stops there and says so.
+      const report = await sweeper.sweep({ remainingTimeMs: () => SWEEP.reserveMs - 1 });
+      expect(report.stoppedEarly).toBe(true);
+      expect(pagesSeen).toHaveLength(1);
+      expect(report.scanned).toBeLessThan(ids.length);
+      // The page comes from the shard this minute starts at (or a later one when that shard is empty).
+      const start = (minute + offset) % CONNECTION_SHARDS;
+      const first = Number(pagesSeen[0]?.[0]);
+      const occupied = new Set(ids.map(shardOf).map(Number));
+      let expected = start;
+      while (!occupied.has(expected)) expected = (expected + 1) % CONNECTION_SHARDS;
+      expect(first).toBe(expected);
+    }
+    // With time to spare, one run covers every shard.
+    const full = await sweeper.sweep();
+    expect(full.stoppedEarly).toBe(false);
+    for (const id of ids) expect(await store.get(id)).toBeUndefined();
+  });
+
+  it("sweep leaves a connection whose token a reauth renewed after the sweep read it", async () => {
+    const racing = await connect({ ...alice, tokenExp: T0S + 60 });
+    const stale = await connect({ ...bob, tokenExp: T0S + 60 });
+    // The reauth commits between the sweep's read of the page and its action on it.
+    const interleaved: ConnectionStore = {
+      ...store,
+      async *walk(options) {
+        for await (const page of store.walk(options)) {
+          if (page.some((record) => record.connectionId === racing)) {
+            await realtime.receive("reauth", {
+              connectionId: racing,
+              authorizer: undefined,
+              body: JSON.stringify({ action: "reauth", token: `${alice.userId}:${T0S + 7200}` }),
+            });
+          }
+          yield page;
+        }
+      },
+    };
+    clock = T0 + 120_000;
+    const report = await createRealtime({ store: interleaved, messenger, verifier, now }).sweep();
+    expect(report).toMatchObject({ renewed: 1, closed: 1, failed: 0 });
+    expect(gateway.closed()).toContain(stale);
+    expect(gateway.closed()).not.toContain(racing);
+    expect(gateway.received(racing)).toEqual([
+      { type: "reauthenticated", expiresAt: new Date((T0S + 7200) * 1000).toISOString() },
+    ]);
+    expect((await store.get(racing))?.tokenExp).toBe(T0S + 7200);
   });
 
   it("notify validates its input and reports deliveries", async () => {

@@ -33,10 +33,11 @@ export interface Messenger {
   /** Sends one frame to every live connection, page by page. */
   broadcast(frame: ServerFrame): Promise<DeliveryReport>;
   /**
-   * Closes a connection at the gateway and deletes its row. Resolves `closed`, or `gone` when the
-   * gateway no longer knew it; throws `DependencyError` when the gateway call failed otherwise.
+   * Closes a connection at the gateway and deletes its row (unless `rowRemoved`: the caller already
+   * deleted it). Resolves `closed`, or `gone` when the gateway no longer knew it; throws
+   * `DependencyError` when the gateway call failed otherwise.
    */
-  disconnect(connectionId: string): Promise<"closed" | "gone">;
+  disconnect(connectionId: string, options?: { rowRemoved?: boolean }): Promise<"closed" | "gone">;
 }
 
 export interface MessengerOptions {
@@ -141,7 +142,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
       return sendAll(recipients(), frame);
     },
 
-    async disconnect(connectionId) {
+    async disconnect(connectionId, disconnectOptions = {}) {
       let outcome: "closed" | "gone" = "closed";
       try {
         await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
@@ -151,7 +152,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
         }
         outcome = "gone";
       }
-      await store.remove(connectionId);
+      if (!disconnectOptions.rowRemoved) await store.remove(connectionId);
       return outcome;
     },
   };

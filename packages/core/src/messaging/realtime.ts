@@ -2,7 +2,8 @@ import pMap from "p-map";
 import { z } from "zod";
 import { type ConnectionIdentity, parseAuthorizerContext, reasonOf } from "../auth/index";
 import type { ConnectionRecord, ConnectionStore, NewConnection } from "../connection/index";
-import { ADMIN_GROUP, LIMITS, ROUTE } from "../constants/index";
+import { CONNECTION_SHARDS } from "../connection/index";
+import { ADMIN_GROUP, LIMITS, ROUTE, SWEEP } from "../constants/index";
 import { DependencyError, type ErrorCode, IdentityError, InputError, WsAuthError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import {
@@ -56,7 +57,16 @@ export interface SweepReport {
   closed: number;
   /** Of those, already gone at the gateway. */
   gone: number;
+  /** Rows read with an expired token that a `reauth` renewed before the sweep acted: left open. */
+  renewed: number;
   failed: number;
+  /** True when the run stopped before the last shard to stay inside its invocation's time. */
+  stoppedEarly: boolean;
+}
+
+export interface SweepOptions {
+  /** Time left in this invocation (Lambda's `context.getRemainingTimeInMillis`); unbounded if absent. */
+  remainingTimeMs?: () => number;
 }
 
 /** Input of `notify` (backend services pushing to a user). */
@@ -96,7 +106,7 @@ export interface Realtime {
   /** Closes a connection at the gateway and deletes its row. */
   close(connectionId: string): Promise<"closed" | "gone">;
   /** Closes connections whose token expired or that outlived the lifetime cap; deletes dead rows. */
-  sweep(): Promise<SweepReport>;
+  sweep(options?: SweepOptions): Promise<SweepReport>;
   /** Pushes `data` to every live connection of a user, as a `message` from `system`. */
   notify(input: unknown): Promise<DeliveryReport>;
 }
@@ -277,10 +287,42 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     reply,
     close: (connectionId) => messenger.disconnect(connectionId),
 
-    async sweep() {
-      const report: SweepReport = { scanned: 0, expired: 0, closed: 0, gone: 0, failed: 0 };
+    async sweep(sweepOptions = {}) {
+      const report: SweepReport = {
+        scanned: 0,
+        expired: 0,
+        closed: 0,
+        gone: 0,
+        renewed: 0,
+        failed: 0,
+        stoppedEarly: false,
+      };
       const nowMs = now();
-      for await (const page of store.walk({ includeExpired: true })) {
+      const nowSeconds = Math.floor(nowMs / 1000);
+      const remaining = sweepOptions.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
+      // Each run starts where the previous one did not: a backlog cannot starve the later shards.
+      const startShard = Math.floor(nowMs / SWEEP.intervalMs) % CONNECTION_SHARDS;
+
+      /**
+       * Closes one connection whose token had expired when its page was read. The row is deleted only
+       * if the token is still expired (a `reauth` may have renewed it since), and the gateway is asked
+       * to close the connection only when that delete succeeded.
+       */
+      async function closeExpiredToken(record: ConnectionRecord): Promise<void> {
+        if (!(await store.removeIfTokenExpired(record.connectionId, nowSeconds))) {
+          report.renewed += 1;
+          return;
+        }
+        await messenger.toConnection(
+          record.connectionId,
+          frames.error("token_expired", "the token of this connection has expired"),
+        );
+        const outcome = await messenger.disconnect(record.connectionId, { rowRemoved: true });
+        report.closed += 1;
+        if (outcome === "gone") report.gone += 1;
+      }
+
+      for await (const page of store.walk({ includeExpired: true, startShard })) {
         await pMap(
           page,
           async (record) => {
@@ -289,17 +331,13 @@ export function createRealtime(options: RealtimeOptions): Realtime {
               if (record.expireAt * 1000 <= nowMs) {
                 await store.remove(record.connectionId);
                 report.expired += 1;
-              } else if (record.tokenExp * 1000 <= nowMs || record.connectedAt + LIMITS.connectionLifetimeMs <= nowMs) {
-                const tokenExpired = record.tokenExp * 1000 <= nowMs;
-                if (tokenExpired) {
-                  await messenger.toConnection(
-                    record.connectionId,
-                    frames.error("token_expired", "the token of this connection has expired"),
-                  );
-                }
+              } else if (record.connectedAt + LIMITS.connectionLifetimeMs <= nowMs) {
+                // Past the lifetime cap: no `reauth` extends that, so no condition is needed.
                 const outcome = await messenger.disconnect(record.connectionId);
                 report.closed += 1;
                 if (outcome === "gone") report.gone += 1;
+              } else if (record.tokenExp <= nowSeconds) {
+                await closeExpiredToken(record);
               }
             } catch (error) {
               report.failed += 1;
@@ -312,8 +350,12 @@ export function createRealtime(options: RealtimeOptions): Realtime {
           },
           { concurrency: 8 },
         );
+        if (remaining() < SWEEP.reserveMs) {
+          report.stoppedEarly = true;
+          break;
+        }
       }
-      log.info("sweep finished", { ...report });
+      log.info("sweep finished", { ...report, startShard });
       return report;
     },
 

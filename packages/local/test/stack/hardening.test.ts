@@ -3,11 +3,15 @@ import { request } from "node:http";
 import { connect as tcpConnect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
+import { DescribeUserPoolClientCommand, UpdateUserPoolClientCommand } from "@aws-sdk/client-cognito-identity-provider";
+import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL_CREDENTIALS, SUBPROTOCOL } from "@wsauth/core/constants";
-import { REAUTH_REFUSALS } from "@wsauth/core/messaging";
+import { createMessenger, createRealtime, REAUTH_REFUSALS } from "@wsauth/core/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startCognitoEmulator } from "../../src/cognito/emulator.js";
+import { localCognitoClient } from "../../src/cognito/index.js";
+import { localDynamoClient } from "../../src/dynamo/index.js";
 import type { Reporter } from "../../src/runner/index.js";
 import { outputsPath } from "../../src/stack/index.js";
 import { type SignedInTokens, signInDemoUser, startTestStack, type TestStack } from "../../src/testing/index.js";
@@ -323,6 +327,95 @@ describe("local stack: seed parity and no oracles (black box)", () => {
     } finally {
       socket.socket.close();
     }
+  });
+});
+
+describe("local stack: the sweep and a reauth racing it (black box)", () => {
+  let stack: TestStack;
+  afterAll(() => stack?.stop());
+
+  it("a connection renewed by reauth after the sweep read its row stays open; an expired one is closed", async () => {
+    stack = await startTestStack();
+    // ID tokens that expire well inside a connection's 2 h lifetime, as Cognito's default hour does
+    // (the emulator's own default is a day): set on the app client as an admin would.
+    const cognito = localCognitoClient(stack.outputs.cognitoEndpoint);
+    try {
+      const ids = { UserPoolId: stack.outputs.userPoolId, ClientId: stack.outputs.userPoolClientId };
+      const { UserPoolClient: client } = await cognito.send(new DescribeUserPoolClientCommand(ids));
+      await cognito.send(
+        new UpdateUserPoolClientCommand({
+          ...ids,
+          ...(client?.ExplicitAuthFlows ? { ExplicitAuthFlows: client.ExplicitAuthFlows } : {}),
+          IdTokenValidity: 1,
+          TokenValidityUnits: { ...client?.TokenValidityUnits, IdToken: "hours" },
+        }),
+      );
+    } finally {
+      cognito.destroy();
+    }
+    const claims = (jwt: string) =>
+      JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8")) as { exp: number; iat: number };
+    const expOf = (jwt: string) => claims(jwt).exp;
+    const [aliceFirst, bob] = await Promise.all([signInDemoUser(stack.outputs, 0), signInDemoUser(stack.outputs, 1)]);
+    const oldExp = Math.max(expOf(aliceFirst.idToken), expOf(bob.idToken));
+    const aliceSocket = await mustOpen(stack.outputs.webSocketUrl, aliceFirst.idToken);
+    const bobSocket = await mustOpen(stack.outputs.webSocketUrl, bob.idToken);
+    const idOf = async (socket: Awaited<ReturnType<typeof mustOpen>>) => {
+      socket.socket.send(JSON.stringify({ action: "whoami" }));
+      return String((await socket.next((frame) => frame.type === "identity")).connectionId);
+    };
+    const [aliceId, bobId] = [await idOf(aliceSocket), await idOf(bobSocket)];
+    // A fresh token that expires after the first ones (tokens carry whole seconds).
+    const issuedAt = (Math.max(claims(aliceFirst.idToken).iat, claims(bob.idToken).iat) + 1) * 1000;
+    if (Date.now() < issuedAt) await new Promise((resolve) => setTimeout(resolve, issuedAt - Date.now() + 50));
+    const aliceFresh = await signInDemoUser(stack.outputs, 0);
+    expect(expOf(aliceFresh.idToken)).toBeGreaterThan(oldExp);
+
+    // The sweep runs as it does on AWS, with its clock just past the first tokens' expiry.
+    const sweepNow = () => oldExp * 1000 + 500;
+    const dynamoClient = localDynamoClient(stack.outputs.dynamoEndpoint);
+    const management = new ApiGatewayManagementApiClient({
+      endpoint: stack.outputs.managementEndpoint,
+      region: stack.outputs.region,
+      credentials: stack.outputs.localCredentials,
+    });
+    try {
+      const store = createConnectionStore({ tableName: stack.outputs.tableName, client: dynamoClient, now: sweepNow });
+      // Alice's reauth commits after the sweep read her row and before it acts on it.
+      const racing: ConnectionStore = {
+        ...store,
+        async *walk(options) {
+          for await (const page of store.walk(options)) {
+            if (page.some((record) => record.connectionId === aliceId)) {
+              aliceSocket.socket.send(JSON.stringify({ action: "reauth", token: aliceFresh.idToken }));
+              await aliceSocket.next((frame) => frame.type === "reauthenticated");
+            }
+            yield page;
+          }
+        },
+      };
+      const messenger = createMessenger({
+        endpoint: stack.outputs.managementEndpoint,
+        store,
+        client: management,
+        now: sweepNow,
+      });
+      const report = await createRealtime({ store: racing, messenger, now: sweepNow }).sweep();
+      expect(report).toMatchObject({ renewed: 1, closed: 1, failed: 0 });
+    } finally {
+      management.destroy();
+      dynamoClient.destroy();
+    }
+    expect(await bobSocket.next((frame) => frame.type === "error")).toMatchObject({ code: "token_expired" });
+    await new Promise<void>((resolve) => {
+      if (bobSocket.socket.readyState === WebSocket.CLOSED) resolve();
+      else bobSocket.socket.once("close", () => resolve());
+    });
+    expect(bobId).not.toBe(aliceId);
+    aliceSocket.socket.send(JSON.stringify({ action: "ping" }));
+    expect(await aliceSocket.next((frame) => frame.type === "pong")).toEqual({ type: "pong" });
+    expect(aliceSocket.socket.readyState).toBe(WebSocket.OPEN);
+    aliceSocket.socket.close();
   });
 });
 
