@@ -1,4 +1,5 @@
 import { mkdir, rm } from "node:fs/promises";
+import { request } from "node:http";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -124,6 +125,20 @@ if (!installed && process.env.CI) {
       expect(rows.map((row) => row.transport)).toEqual(["subprotocol"]);
       await alice.screenshot({ path: join(ARTIFACTS, "signed-in.png"), fullPage: true });
     }, 90_000);
+
+    it("is served for loopback host names only (no DNS rebinding onto the site)", async () => {
+      const statusFor = (host: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(stack.outputs.webUrl, { headers: { host } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on("error", reject);
+          req.end();
+        });
+      expect(await statusFor("rebound.example")).toBe(421);
+      expect(await statusFor(`localhost:${new URL(stack.outputs.webUrl).port}`)).toBe(200);
+    });
 
     it("echoes a message round trip", async () => {
       await alice.getByLabel("Text or JSON to echo").fill('{"greeting":"hello from the browser"}');

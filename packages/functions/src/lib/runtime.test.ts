@@ -5,6 +5,7 @@ import { createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import { createMessenger } from "@wsauth/core/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capturedLogs } from "../../../../test/helpers/log-capture";
 import { dependencyRequestHandler } from "./runtime";
 
 /** A dependency that accepts connections and never answers. */
@@ -52,5 +53,11 @@ describe("clients of the handlers against a stalled dependency", () => {
     });
     const messenger = createMessenger({ endpoint: stalled.endpoint, store, client: management });
     expect(await messenger.toConnection("c1=", { type: "pong" })).toEqual({ delivered: 0, gone: 0, failed: 1 });
+    const [failure] = capturedLogs().find({
+      level: "ERROR",
+      message: "send to connection failed",
+      connectionId: "c1=",
+    });
+    expect(failure).toMatchObject({ code: "dependency_failed", error: { name: "TimeoutError" } });
   }, 40_000);
 });

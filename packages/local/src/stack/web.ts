@@ -1,7 +1,9 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { LOCAL, WEB_ENV } from "@wsauth/core/constants";
+import { startLoopbackProxy } from "../loopback/proxy";
 import { type Child, LocalStackError, type Reporter, startChild, waitForHttp } from "../runner";
+import { pickFreePort } from "./ports";
 
 const WEB_READY_TIMEOUT_MS = 90_000;
 
@@ -42,7 +44,10 @@ function nextBin(webDir: string): string {
   }
 }
 
-/** Starts `next dev` for `web/` and resolves once it answers HTTP. */
+/**
+ * Starts `next dev` for `web/` and resolves once it answers HTTP. `next dev` cannot refuse foreign
+ * `Host` names (DNS rebinding), so it listens on a private port behind a loopback-only proxy on `port`.
+ */
 export async function startWeb(options: {
   webDir: string;
   port: number;
@@ -52,12 +57,14 @@ export async function startWeb(options: {
   quiet: boolean;
 }): Promise<WebSite> {
   const url = `http://${options.host}:${options.port}`;
+  const devPort = await pickFreePort(options.host);
+  const proxy = await startLoopbackProxy({ port: options.port, host: options.host, upstreamPort: devPort });
   const child: Child = startChild({
     name: "next dev",
     command: process.execPath,
-    args: [nextBin(options.webDir), "dev", "--port", String(options.port), "--hostname", options.host],
+    args: [nextBin(options.webDir), "dev", "--port", String(devPort), "--hostname", options.host],
     cwd: options.webDir,
-    env: { ...process.env, ...options.env, NEXT_TELEMETRY_DISABLED: "1", PORT: String(options.port) },
+    env: { ...process.env, ...options.env, NEXT_TELEMETRY_DISABLED: "1", PORT: String(devPort) },
     onLine: (line) => {
       if (!options.quiet && line.trim()) options.reporter.info(`web: ${line}`);
     },
@@ -73,7 +80,14 @@ export async function startWeb(options: {
     });
   } catch (error) {
     await child.stop();
+    await proxy.close();
     throw error;
   }
-  return { url, stop: () => child.stop() };
+  return {
+    url,
+    stop: async () => {
+      await proxy.close();
+      await child.stop();
+    },
+  };
 }
