@@ -1,11 +1,11 @@
 import { mkdir, rm } from "node:fs/promises";
-import { request } from "node:http";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../packages/local/src/gateway/index";
 import type { Reporter } from "../../packages/local/src/runner/index";
 import { startTestStack, type TestStack } from "../../packages/local/src/testing/index";
+import { httpRequest } from "../helpers/http-request";
 import {
   CHROMIUM_MISSING,
   chromiumInstalled,
@@ -127,15 +127,7 @@ if (!installed && process.env.CI) {
     }, 90_000);
 
     it("is served for loopback host names only (no DNS rebinding onto the site)", async () => {
-      const statusFor = (host: string) =>
-        new Promise<number>((resolve, reject) => {
-          const req = request(stack.outputs.webUrl, { headers: { host } }, (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          });
-          req.on("error", reject);
-          req.end();
-        });
+      const statusFor = async (host: string) => (await httpRequest(stack.outputs.webUrl, { headers: { host } })).status;
       expect(await statusFor("rebound.example")).toBe(421);
       expect(await statusFor(`localhost:${new URL(stack.outputs.webUrl).port}`)).toBe(200);
     });

@@ -1,6 +1,7 @@
 import { AUTHORIZER_IDENTITY_SOURCES, LOCAL } from "@wsauth/core/constants";
 import { createLog } from "@wsauth/core/logging";
 import { type Gateway, startGateway } from "../../../packages/local/src/gateway/index";
+import { siteOrigins } from "../../../packages/local/src/loopback/index";
 import type { TestStack } from "../../../packages/local/src/testing/index";
 
 /**
@@ -26,6 +27,8 @@ export async function restartGateway(
     routes: stack.handlers.routes,
     authorizer: stack.handlers.authorizer,
     identitySources: AUTHORIZER_IDENTITY_SOURCES,
+    // The site's origin, as the stack's own gateway allows it (any other browser origin is refused).
+    allowedOrigins: siteOrigins(stack.outputs.webUrl),
     // Warnings and errors only, like the test stack's own (quiet) gateway.
     log: createLog("gateway", { level: "warn" }),
   });

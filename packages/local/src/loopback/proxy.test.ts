@@ -1,22 +1,14 @@
-import { createServer, request } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
+import { httpRequest } from "../../../../test/helpers/http-request";
 import { type LoopbackProxy, startLoopbackProxy } from "./proxy";
 
-function get(port: number, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/page?x=1", headers: { host } }, (res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = async (port: number, host: string) => {
+  const { status, body } = await httpRequest(`http://127.0.0.1:${port}/page?x=1`, { headers: { host } });
+  return { status, body };
+};
 
 /** The front `next dev` runs behind: loopback host names only, requests and upgrades passed through. */
 describe("loopback-only proxy", () => {

@@ -64,13 +64,21 @@ export async function startWeb(options: {
     command: process.execPath,
     args: [nextBin(options.webDir), "dev", "--port", String(devPort), "--hostname", options.host],
     cwd: options.webDir,
-    env: { ...process.env, ...options.env, NEXT_TELEMETRY_DISABLED: "1", PORT: String(devPort) },
+    // The public port names the build directory (web/next.config.ts), so it is stable across runs.
+    env: {
+      ...process.env,
+      ...options.env,
+      NEXT_TELEMETRY_DISABLED: "1",
+      PORT: String(devPort),
+      WSAUTH_WEB_PORT: String(options.port),
+    },
     onLine: (line) => {
       if (!options.quiet && line.trim()) options.reporter.info(`web: ${line}`);
     },
   });
   try {
-    await waitForHttp(url, {
+    // Ready once `next dev` itself answers (the proxy answers 502 until then).
+    await waitForHttp(`http://${options.host}:${devPort}`, {
       name: "next dev",
       timeoutMs: WEB_READY_TIMEOUT_MS,
       isDead: () =>

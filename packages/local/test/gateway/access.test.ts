@@ -1,4 +1,3 @@
-import { request } from "node:http";
 import { connect as tcpConnect } from "node:net";
 import {
   ApiGatewayManagementApiClient,
@@ -7,6 +6,7 @@ import {
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { httpRequest } from "../../../../test/helpers/http-request";
 import type { Gateway } from "../../src/gateway/index.js";
 import {
   connect,
@@ -31,21 +31,6 @@ function rawExchange(port: number, head: string): Promise<{ status: number; text
     });
     socket.on("end", () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text }));
     socket.on("error", reject);
-  });
-}
-
-/** A request with a `Host` header of our choosing (fetch does not let a caller set it). */
-function withHost(url: string, host: string, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(url, { headers: { host, ...headers } }, (res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
   });
 }
 
@@ -207,7 +192,7 @@ describe("gateway: closed to everyone but this machine's own clients", () => {
     it.each(["evil.example", "evil.example:3001", "127.0.0.1.evil.example"])(
       "refuses an HTTP request for Host %s with 421",
       async (host) => {
-        const answer = await withHost(`${gateway.managementEndpoint}/@connections/x`, host);
+        const answer = await httpRequest(`${gateway.managementEndpoint}/@connections/x`, { headers: { host } });
         expect(answer.status).toBe(421);
       },
     );
@@ -220,7 +205,9 @@ describe("gateway: closed to everyone but this machine's own clients", () => {
     });
 
     it.each(["localhost", "127.0.0.1", "[::1]"])("serves Host %s (with the port)", async (name) => {
-      const answer = await withHost(`${gateway.managementEndpoint}/@connections/x`, `${name}:${gateway.port}`);
+      const answer = await httpRequest(`${gateway.managementEndpoint}/@connections/x`, {
+        headers: { host: `${name}:${gateway.port}` },
+      });
       expect(answer.status).toBe(403); // past the host check: no signature
     });
   });

@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import { request } from "node:http";
 import { connect as tcpConnect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
@@ -9,6 +8,7 @@ import { LOCAL_CREDENTIALS, SUBPROTOCOL } from "@wsauth/core/constants";
 import { createMessenger, createRealtime, REAUTH_REFUSALS } from "@wsauth/core/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { httpRequest } from "../../../../test/helpers/http-request";
 import { startCognitoEmulator } from "../../src/cognito/emulator.js";
 import { localCognitoClient } from "../../src/cognito/index.js";
 import { localDynamoClient } from "../../src/dynamo/index.js";
@@ -55,23 +55,6 @@ async function mustOpen(url: string, idToken: string, options: WebSocket.ClientO
   const result = await openSocket(url, idToken, options);
   if (!result.ok) throw new Error(`socket refused with ${result.status}`);
   return result;
-}
-
-function httpStatus(
-  url: string,
-  options: { method?: string; headers?: Record<string, string> },
-): Promise<{
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-}> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? "GET", headers: options.headers ?? {} }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 /** The machine's non-loopback IPv4 addresses (a container may have none). */
@@ -164,11 +147,11 @@ describe("local stack: closed to the world (black box)", () => {
   });
 
   it("answers requests for a host name that is not loopback with 421 (gateway and Cognito)", async () => {
-    const gateway = await httpStatus(`${stack.outputs.managementEndpoint}/@connections/x`, {
+    const gateway = await httpRequest(`${stack.outputs.managementEndpoint}/@connections/x`, {
       headers: { host: "evil.example" },
     });
     expect(gateway.status).toBe(421);
-    const cognito = await httpStatus(
+    const cognito = await httpRequest(
       `${stack.outputs.cognitoEndpoint}/${stack.outputs.userPoolId}/.well-known/jwks.json`,
       {
         headers: { host: "evil.example" },
@@ -183,7 +166,7 @@ describe("local stack: closed to the world (black box)", () => {
 
   it("the Cognito endpoint answers CORS for the allowed origins only, never with a wildcard", async () => {
     const preflight = (origin: string) =>
-      httpStatus(stack.outputs.cognitoEndpoint, {
+      httpRequest(stack.outputs.cognitoEndpoint, {
         method: "OPTIONS",
         headers: {
           origin,
@@ -224,6 +207,31 @@ describe("local stack: closed to the world (black box)", () => {
     expect(fromSite.status).toBe(200);
     expect(fromSite.headers.get("access-control-allow-origin")).toBe(OWN_FRONT_END);
     await fromSite.body?.cancel();
+  });
+
+  it("the local DynamoDB refuses foreign host names and every browser (it would answer CORS for any origin)", async () => {
+    const foreign = await httpRequest(stack.outputs.dynamoEndpoint, {
+      method: "POST",
+      headers: { host: "evil.example" },
+    });
+    expect(foreign.status).toBe(421);
+    const preflight = await httpRequest(stack.outputs.dynamoEndpoint, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+    });
+    expect(preflight.status).toBe(403);
+    expect(preflight.headers["access-control-allow-origin"]).toBeUndefined();
+    const fromPage = await fetch(stack.outputs.dynamoEndpoint, {
+      method: "POST",
+      headers: {
+        origin: OWN_FRONT_END,
+        "content-type": "application/x-amz-json-1.0",
+        "x-amz-target": "DynamoDB_20120810.ListTables",
+      },
+      body: "{}",
+    });
+    expect(fromPage.status).toBe(403);
+    expect(await fromPage.text()).not.toContain(stack.outputs.tableName);
   });
 
   it("every emulator listens on loopback only", async () => {
