@@ -45,7 +45,7 @@ export async function measureFanout(task: SenderTask): Promise<FanoutTimes> {
   const management = new ApiGatewayManagementApiClient({
     endpoint: task.endpoint,
     region: LOCAL.region,
-    credentials: LOCAL_CREDENTIALS,
+    credentials: { ...LOCAL_CREDENTIALS },
   });
   const store = createConnectionStore({ tableName: task.tableName, client: dynamo });
   const messenger = createMessenger({

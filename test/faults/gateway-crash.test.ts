@@ -162,7 +162,7 @@ describe("the gateway process is killed and restarted", () => {
     const management = new ApiGatewayManagementApiClient({
       endpoint: `http://127.0.0.1:${first.port}/${LOCAL.stage}`,
       region: LOCAL.region,
-      credentials: LOCAL_CREDENTIALS,
+      credentials: { ...LOCAL_CREDENTIALS },
     });
     try {
       const now = () => Date.now() + LIMITS.connectionLifetimeMs + 60_000;

@@ -7,7 +7,7 @@ export function openRegistry(outputs: LocalOutputs): { store: ConnectionStore; c
   const client = new DynamoDBClient({
     endpoint: outputs.dynamoEndpoint,
     region: outputs.region,
-    credentials: LOCAL_CREDENTIALS,
+    credentials: { ...LOCAL_CREDENTIALS },
   });
   return { store: createConnectionStore({ tableName: outputs.tableName, client }), close: () => client.destroy() };
 }

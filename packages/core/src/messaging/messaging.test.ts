@@ -64,7 +64,7 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     const management = new ApiGatewayManagementApiClient({
       endpoint: gateway.endpoint,
       region: LOCAL.region,
-      credentials: LOCAL_CREDENTIALS,
+      credentials: { ...LOCAL_CREDENTIALS },
       maxAttempts: 1,
     });
     messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, concurrency: 4, now });

@@ -23,7 +23,7 @@ function startStalledServer(): Promise<{ endpoint: string; server: Server; socke
 
 describe("clients of the handlers against a stalled dependency", () => {
   let stalled: Awaited<ReturnType<typeof startStalledServer>>;
-  const credentials = LOCAL_CREDENTIALS;
+  const credentials = { ...LOCAL_CREDENTIALS };
 
   beforeAll(async () => {
     stalled = await startStalledServer();

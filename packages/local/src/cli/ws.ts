@@ -134,7 +134,7 @@ function localCredentialsOf(outputs: Record<string, unknown>): { accessKeyId: st
 
 function clientsFor(target: WsTarget) {
   // The local stack signs with its published pair; deployed stages use the default credential chain.
-  const credentials = target.local ? (target.localCredentials ?? LOCAL_CREDENTIALS) : undefined;
+  const credentials = target.local ? { ...(target.localCredentials ?? LOCAL_CREDENTIALS) } : undefined;
   const dynamo = new DynamoDBClient({
     region: target.region,
     ...(target.dynamoEndpoint ? { endpoint: target.dynamoEndpoint } : {}),

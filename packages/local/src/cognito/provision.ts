@@ -24,7 +24,7 @@ export function localCognitoClient(endpoint: string): CognitoIdentityProviderCli
   return new CognitoIdentityProviderClient({
     endpoint,
     region: LOCAL.region,
-    credentials: LOCAL_CREDENTIALS,
+    credentials: { ...LOCAL_CREDENTIALS },
   });
 }
 

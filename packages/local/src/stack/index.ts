@@ -288,7 +288,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cognitoEndpoint: cognito.endpoint,
       dynamoEndpoint: dynamo.endpoint,
       demoUsers: cognito.demoUsers.map(({ username, password }) => ({ username, password })),
-      localCredentials: { ...LOCAL_CREDENTIALS },
+      // Field by field: the AWS SDK marks credential objects it is handed (`$source`).
+      localCredentials: {
+        accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
+        secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey,
+      },
     };
     if (writeOutputs) {
       await writeOutputsFile(stateDir, outputs);

@@ -83,7 +83,7 @@ describe("gateway: closed to everyone but this machine's own clients", () => {
       const sdk = new ApiGatewayManagementApiClient({
         endpoint: gateway.managementEndpoint,
         region: LOCAL.region,
-        credentials: LOCAL_CREDENTIALS,
+        credentials: { ...LOCAL_CREDENTIALS },
       });
       try {
         await sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: "signed" }));
@@ -146,7 +146,7 @@ describe("gateway: closed to everyone but this machine's own clients", () => {
       const sdk = new ApiGatewayManagementApiClient({
         endpoint: gateway.managementEndpoint,
         region: LOCAL.region,
-        credentials: LOCAL_CREDENTIALS,
+        credentials: { ...LOCAL_CREDENTIALS },
         systemClockOffset: -20 * 60 * 1000,
         maxAttempts: 1,
       });

@@ -100,7 +100,7 @@ export function managementClient(gateway: Gateway): ApiGatewayManagementApiClien
   return new ApiGatewayManagementApiClient({
     endpoint: gateway.managementEndpoint,
     region: "us-east-1",
-    credentials: LOCAL_CREDENTIALS,
+    credentials: { ...LOCAL_CREDENTIALS },
   });
 }
 
