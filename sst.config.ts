@@ -18,6 +18,13 @@ export default $config({
     };
   },
   async run() {
+    // App-wide link wiring, before any component is created. A link carries the values handlers read
+    // through `Resource` and no IAM grant: a table link gives its name (each function's DynamoDB actions
+    // are granted per function, from TABLE_ACTIONS in @wsauth/core/constants), a user pool link its id
+    // (nothing deployed calls Cognito's APIs with IAM credentials; tokens are checked against the JWKS).
+    sst.Linkable.wrap(sst.aws.Dynamo, (table) => ({ properties: { name: table.name } }));
+    sst.Linkable.wrap(sst.aws.CognitoUserPool, (pool) => ({ properties: { id: pool.id } }));
+
     const { region } = await import("./infra/region");
     const { userPool, webClient } = await import("./infra/auth");
     const { table } = await import("./infra/storage");

@@ -12,17 +12,25 @@ export default defineConfig({
     setupFiles: ["./test/setup/capture-logs.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Node 20 is this project's runtime; the SDK's notice about its future Node 22 floor is noise here.
+    // Tests and the local stack run on Node 20 (deployed functions run on a current Lambda Node.js
+    // runtime); the SDK's notice about its future Node 22 floor is noise here.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     projects: [
-      { extends: true, test: { name: "core", include: ["packages/core/src/**/*.test.ts"] } },
-      { extends: true, test: { name: "functions", include: ["packages/functions/src/**/*.test.ts"] } },
+      // test/core and test/functions hold the suites that run core and the handlers against the local
+      // stack's DynamoDB (a package's own tests never import a package that depends on it).
+      { extends: true, test: { name: "core", include: ["packages/core/src/**/*.test.ts", "test/core/**/*.test.ts"] } },
       {
         extends: true,
-        test: { name: "local", include: ["packages/local/src/**/*.test.ts", "packages/local/test/**/*.test.ts"] },
+        test: { name: "functions", include: ["packages/functions/src/**/*.test.ts", "test/functions/**/*.test.ts"] },
+      },
+      {
+        extends: true,
+        test: { name: "local", include: ["packages/local/src/**/*.test.ts"] },
       },
       { extends: true, test: { name: "web", include: ["web/src/**/*.test.ts"] } },
       { extends: true, test: { name: "infra", include: ["test/infra/**/*.test.ts"] } },
+      // What `sst deploy` would create (evaluated offline under Pulumi's mocks) against what the code uses.
+      { extends: true, test: { name: "deploy", include: ["test/deploy/**/*.test.ts"], testTimeout: 120_000 } },
       {
         extends: true,
         test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], fileParallelism: false, sequence: { groupOrder: 1 } },
@@ -43,6 +51,19 @@ export default defineConfig({
           include: ["test/faults/**/*.test.ts"],
           fileParallelism: false,
           sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Builds the deployed site with OpenNext (a production `next build` in web/), so it runs on its
+          // own, after the suites that start `next dev` in the same folder.
+          name: "site",
+          include: ["test/site/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 20 * 60_000,
+          sequence: { groupOrder: 4 },
         },
       },
     ],

@@ -4,22 +4,20 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { JwtVerifier } from "aws-jwt-verify";
-import { SimpleJwksCache } from "aws-jwt-verify/jwk";
-import { build } from "esbuild";
-import { authorizeConnect } from "../packages/core/src/auth/authorize";
-import { buildConnectAuthorizerEvent } from "../packages/core/src/auth/fixtures";
-import { JwksFetcher } from "../packages/core/src/auth/jwks";
+import { authorizeConnect, createTokenVerifier, JwksFetcher, type TokenVerifier } from "@wsauth/core/auth";
+import { createLog } from "@wsauth/core/logging";
 import {
   base64UrlJson,
+  buildConnectAuthorizerEvent,
   generateSigningKey,
   type JwksServer,
   type SigningKey,
   signIdToken,
   startJwksServer,
-} from "../packages/core/src/auth/testing";
-import { createTokenVerifier, type TokenVerifier } from "../packages/core/src/auth/verifier";
-import { createLog } from "../packages/core/src/logging/index";
+} from "@wsauth/core/testing";
+import { JwtVerifier } from "aws-jwt-verify";
+import { SimpleJwksCache } from "aws-jwt-verify/jwk";
+import { build } from "esbuild";
 import { startTcpRelay, type TcpRelay } from "../test/helpers/tcp-relay";
 import { type FigureSpec, interleavedOpsPerSecond } from "./lib/measure";
 import { type BenchResult, formatResults } from "./lib/result";

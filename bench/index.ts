@@ -7,7 +7,8 @@ import { runGatewayBench } from "./gateway.bench";
 import { type BenchStack, startBenchStack } from "./lib/bench-stack";
 import { type BenchResult, formatResults } from "./lib/result";
 
-// Node 20 is this project's runtime: the AWS SDK's notice about its future Node 22 floor is noise here.
+// This tool runs on the developer's Node (20 or later; deployed functions use a current Lambda runtime):
+// the AWS SDK's notice about its future Node 22 floor is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /**

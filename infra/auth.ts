@@ -1,4 +1,5 @@
 import { ADMIN_GROUP, RESOURCE } from "@wsauth/core/constants";
+import { keepInProtectedStage } from "./stage";
 
 // Users sign in with their email address; Cognito mails a code to verify it on sign-up.
 // The email address is the name every frame shows (`username`), so it must be one the user proved they
@@ -12,8 +13,9 @@ export const userPool = new sst.aws.CognitoUserPool(RESOURCE.userPool, {
     emailMessage: "Your wsauth verification code is {####}",
   },
   transform: {
-    userPool: (args) => {
+    userPool: (args, opts) => {
       args.userAttributeUpdateSettings = { attributesRequireVerificationBeforeUpdates: ["email"] };
+      keepInProtectedStage(opts);
     },
   },
 });
@@ -38,10 +40,6 @@ export const adminGroup = new aws.cognito.UserGroup("AdminGroup", {
   name: ADMIN_GROUP,
   description: "May broadcast to every live connection",
 });
-
-// Nothing deployed calls Cognito's APIs with IAM credentials (tokens are verified against the public
-// JWKS), so a link to the pool carries its id only, not the default `cognito-idp:*`.
-sst.Linkable.wrap(sst.aws.CognitoUserPool, (pool) => ({ properties: { id: pool.id } }));
 
 /** Lambda environment variables are capped at 4 KB in total; a JWKS larger than this is not embedded. */
 const MAX_JWKS_SNAPSHOT_BYTES = 3 * 1024;

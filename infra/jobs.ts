@@ -1,4 +1,4 @@
-import { SWEEP } from "@wsauth/core/constants";
+import { JOB_HANDLERS, SWEEP } from "@wsauth/core/constants";
 import { handler } from "./functions";
 import { api } from "./realtime";
 import { table } from "./storage";
@@ -8,9 +8,9 @@ import { table } from "./storage";
 // is deleted) and deletes rows past `expireAt`; between sweeps, a send that meets a 410 prunes the row.
 export const sweep = new sst.aws.CronV2("Sweep", {
   schedule: "rate(1 minute)",
-  function: handler("sweep", [table, api], { timeout: `${SWEEP.timeoutSeconds} seconds` }),
+  function: handler(JOB_HANDLERS.sweep, [table, api], { timeout: `${SWEEP.timeoutSeconds} seconds` }),
 });
 
 // Pushes a message to all live connections of a user on behalf of other backend services. It has no
 // URL: callers need IAM `lambda:InvokeFunction` on it.
-export const notify = new sst.aws.Function("Notify", handler("notify", [table, api]));
+export const notify = new sst.aws.Function("Notify", handler(JOB_HANDLERS.notify, [table, api]));

@@ -1,4 +1,4 @@
-import { startTestStack, type TestStack } from "../../packages/local/src/testing/index";
+import { startTestStack, type TestStack } from "@wsauth/local/testing";
 import { createLoadUsers, type LoadUser } from "./users";
 
 /** The local stack a benchmark runs against: every port ephemeral, quiet, with signed-in users. */

@@ -6,7 +6,7 @@ import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { createMessenger } from "@wsauth/core/messaging";
 import type { ServerFrame } from "@wsauth/core/protocol";
-import { localDynamoClient } from "../../packages/local/src/dynamo/index";
+import { localDynamoClient } from "@wsauth/local/dynamo";
 
 /**
  * The sending side of the fan-out benchmark, run in its own worker thread: on AWS the sender is a

@@ -1,6 +1,6 @@
 import { createConnectionStore } from "@wsauth/core/connection";
 import type { LocalOutputs } from "@wsauth/core/constants";
-import { localDynamoClient } from "../../packages/local/src/dynamo/index";
+import { localDynamoClient } from "@wsauth/local/dynamo";
 
 /** Connection rows in the stack's registry, expired ones included (what a leak would leave behind). */
 export async function countRegistryRows(outputs: LocalOutputs): Promise<number> {

@@ -4,8 +4,8 @@ import {
   type CognitoIdentityProviderClient,
 } from "@aws-sdk/client-cognito-identity-provider";
 import type { LocalOutputs } from "@wsauth/core/constants";
-import { localCognitoClient } from "../../packages/local/src/cognito/index";
-import { signIn } from "../../packages/local/src/testing/index";
+import { localCognitoClient } from "@wsauth/local/cognito";
+import { signIn } from "@wsauth/local/testing";
 
 /** A user created in the local Cognito for a load run, signed in. */
 export interface LoadUser {

@@ -1,11 +1,10 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { Gateway } from "@wsauth/local/gateway";
+import type { Reporter } from "@wsauth/local/runner";
+import { httpRequest, startTestStack, type TestStack } from "@wsauth/local/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Gateway } from "../../packages/local/src/gateway/index";
-import type { Reporter } from "../../packages/local/src/runner/index";
-import { startTestStack, type TestStack } from "../../packages/local/src/testing/index";
-import { httpRequest } from "../helpers/http-request";
 import {
   CHROMIUM_MISSING,
   chromiumInstalled,

@@ -8,18 +8,13 @@ import { createConnectionStore } from "@wsauth/core/connection";
 import { LIMITS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { createMessenger, createRealtime } from "@wsauth/core/messaging";
+import { type LocalCognito, startCognito } from "@wsauth/local/cognito";
+import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
+import { consoleReporter } from "@wsauth/local/runner";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeAll, connect } from "../../bench/lib/clients";
 import { settle } from "../../bench/lib/registry";
 import { createLoadUsers, type LoadUser } from "../../bench/lib/users";
-import { type LocalCognito, startCognito } from "../../packages/local/src/cognito/index";
-import {
-  createConnectionsTable,
-  type LocalDynamo,
-  localDynamoClient,
-  startDynamo,
-} from "../../packages/local/src/dynamo/index";
-import { consoleReporter } from "../../packages/local/src/runner/index";
 
 /**
  * The gateway process is killed (SIGKILL: no close frames, no `$disconnect`) and started again on the

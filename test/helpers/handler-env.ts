@@ -1,4 +1,4 @@
-import { handlerEnvironment } from "../../packages/local/src/stack/resources";
+import { handlerEnvironment } from "@wsauth/local/stack";
 
 /**
  * Points handler modules at local services exactly the way the local runner does (the same

@@ -1,9 +1,9 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { startTestStack, type TestStack } from "@wsauth/local/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countRegistryRows, settle } from "../../bench/lib/registry";
 import { createLoadUsers, type LoadUser } from "../../bench/lib/users";
-import { startTestStack, type TestStack } from "../../packages/local/src/testing/index";
 import { loadSizeFromEnv, runLoadScenario } from "./support/scenario";
 
 /**

@@ -1,5 +1,5 @@
+import { capturedLogs, printCapturedLogs } from "@wsauth/core/testing";
 import { beforeEach } from "vitest";
-import { capturedLogs, printCapturedLogs } from "../helpers/log-capture";
 
 // Every test file: log lines are captured (see test/helpers/log-capture.ts), per test; a failing test
 // prints the lines it captured.

@@ -1,12 +1,12 @@
-import { buildConnectAuthorizerEvent } from "@wsauth/core/auth";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  buildConnectAuthorizerEvent,
   generateSigningKey,
   type JwksServer,
   type SigningKey,
   signIdToken,
   startJwksServer,
-} from "../../core/src/auth/testing";
+} from "@wsauth/core/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // The handler as the local runner runs it: configuration only through `SST_RESOURCE_<Name>` env vars
 // (what `Resource` from "sst" reads), a real JWKS endpoint standing in for the Cognito emulator.

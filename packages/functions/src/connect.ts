@@ -1,4 +1,4 @@
-import { offeredSubprotocol, parseAuthorizerContext } from "@wsauth/core/auth";
+import { decodeAuthorizerContext, offeredSubprotocol } from "@wsauth/core/auth";
 import { WsAuthError } from "@wsauth/core/errors";
 import { createLog } from "@wsauth/core/logging";
 import type { GatewayResponse, WebSocketEvent } from "./lib/events";
@@ -11,7 +11,7 @@ const log = createLog("connect");
 export async function handler(event: WebSocketEvent): Promise<GatewayResponse> {
   const { connectionId, authorizer, connectedAt, identity } = event.requestContext;
   try {
-    const caller = parseAuthorizerContext(authorizer);
+    const caller = decodeAuthorizerContext(authorizer);
     // The authorizer guards every $connect, so a missing context is a configuration fault, not the client's.
     if (!caller) throw new WsAuthError("internal", "no authorizer context on $connect");
     await realtime().connect({

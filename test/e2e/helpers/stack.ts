@@ -1,8 +1,8 @@
 import { AUTHORIZER_IDENTITY_SOURCES, LOCAL } from "@wsauth/core/constants";
 import { createLog } from "@wsauth/core/logging";
-import { type Gateway, startGateway } from "../../../packages/local/src/gateway/index";
-import { siteOrigins } from "../../../packages/local/src/loopback/index";
-import type { TestStack } from "../../../packages/local/src/testing/index";
+import { type Gateway, startGateway } from "@wsauth/local/gateway";
+import { siteOrigins } from "@wsauth/local/loopback";
+import type { TestStack } from "@wsauth/local/testing";
 
 /**
  * Kills the gateway (every socket drops), runs `whileDown`, then starts a new gateway on the same

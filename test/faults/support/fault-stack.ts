@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL, type LocalOutputs } from "@wsauth/core/constants";
-import { localDynamoClient } from "../../../packages/local/src/dynamo/index";
-import type { Gateway, GatewayLimits } from "../../../packages/local/src/gateway/index";
-import type { HandlerHost } from "../../../packages/local/src/handlers/index";
-import { consoleReporter } from "../../../packages/local/src/runner/index";
-import { type LocalStack, startLocalStack } from "../../../packages/local/src/stack/index";
+import { localDynamoClient } from "@wsauth/local/dynamo";
+import type { Gateway, GatewayLimits } from "@wsauth/local/gateway";
+import type { HandlerHost } from "@wsauth/local/handlers";
+import { consoleReporter } from "@wsauth/local/runner";
+import { type LocalStack, startLocalStack } from "@wsauth/local/stack";
 import { startTcpRelay, type TcpRelay } from "../../helpers/tcp-relay";
 
 /**

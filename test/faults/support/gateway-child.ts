@@ -1,10 +1,10 @@
 import { AUTHORIZER_IDENTITY_SOURCES, LIMITS, LOCAL } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
-import { startGateway } from "../../../packages/local/src/gateway/index";
-import { startHandlerHost } from "../../../packages/local/src/handlers/index";
-import { consoleReporter } from "../../../packages/local/src/runner/index";
-import { handlerEnvironment } from "../../../packages/local/src/stack/index";
-import type { LinkedValues } from "../../../packages/local/src/stack/resources";
+import { startGateway } from "@wsauth/local/gateway";
+import { startHandlerHost } from "@wsauth/local/handlers";
+import { consoleReporter } from "@wsauth/local/runner";
+import type { LinkedValues } from "@wsauth/local/stack";
+import { handlerEnvironment } from "@wsauth/local/stack";
 
 /**
  * A gateway with the real handlers in a process of its own, so a test can kill it (SIGKILL: no

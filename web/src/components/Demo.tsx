@@ -5,7 +5,7 @@ import type { AuthUser } from "aws-amplify/auth";
 import { useEffect, useId, useRef, useState } from "react";
 import { currentIdToken } from "../auth/amplify";
 import type { WebConfig } from "../config";
-import type { ServerFrame, SocketStatus, Transport } from "../socket";
+import type { ReceivedFrame, SocketStatus, Transport } from "../socket";
 import { useSocket } from "../socket/useSocket";
 import { BroadcastPanel } from "./BroadcastPanel";
 import { EchoPanel } from "./EchoPanel";
@@ -55,13 +55,13 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
   useEffect(() => {
     if (!client) return;
     const stopNotices = client.onNotice((notice) => log(notice.level, notice.text));
-    const stopFrames = client.onFrame((frame: ServerFrame) => {
+    const stopFrames = client.onFrame((frame: ReceivedFrame) => {
       switch (frame.type) {
         case "pong":
           return; // keep-alive answers are not news
         case "identity":
-          setIdentity(frame.identity);
-          log("received", `Identity: ${String(frame.identity.username ?? "unknown")}`);
+          setIdentity(frame);
+          log("received", `Identity: ${frame.username}`);
           return;
         case "echo": {
           const text = preview(frame.message);
@@ -92,9 +92,9 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
           return;
         }
         case "sent": {
-          const { delivered, gone, failed } = frame.report;
+          const { delivered, gone, failed } = frame;
           const pending = awaiting.current;
-          const to = frame.report.to || (pending?.kind === "send" ? pending.to : "the recipient");
+          const to = frame.to || (pending?.kind === "send" ? pending.to : "the recipient");
           if (pending?.kind === "send") awaiting.current = undefined;
           const extra = [gone ? `${gone} gone` : "", failed ? `${failed} failed` : ""].filter(Boolean).join(", ");
           // The server answers alike for an unknown user and an offline one: it says nothing more either.

@@ -1,4 +1,7 @@
-export type Identity = Record<string, unknown>;
+import type { IdentityFrame } from "@wsauth/core/protocol";
+
+/** What `whoami` answered. */
+export type Identity = IdentityFrame;
 
 function show(value: unknown): string {
   if (Array.isArray(value)) return value.length > 0 ? value.join(", ") : "none";
@@ -6,7 +9,7 @@ function show(value: unknown): string {
   return String(value);
 }
 
-const FIELDS: Array<[key: string, label: string]> = [
+const FIELDS: Array<[key: keyof Identity, label: string]> = [
   ["username", "Username"],
   ["userId", "User id"],
   ["groups", "Groups"],

@@ -1,7 +1,7 @@
 "use client";
 
+import type { Sender } from "@wsauth/core/protocol";
 import { type FormEvent, useId, useState } from "react";
-import type { Sender } from "../socket";
 import { clockTime, preview } from "./format";
 
 export interface InboxMessage {

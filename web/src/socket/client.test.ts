@@ -1,5 +1,6 @@
 import { LIMITS, ROUTE, SUBPROTOCOL, TOKEN_QUERY_PARAM } from "@wsauth/core/constants";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FakeWebSocket } from "../../test/fake-websocket";
 import {
   describeClose,
   type IdToken,
@@ -8,7 +9,6 @@ import {
   type SocketClientOptions,
   type SocketStatus,
 } from "./client";
-import { FakeWebSocket } from "./fake-websocket";
 import { acquireSocket, closeSocket } from "./shared";
 
 const URL_ = "ws://127.0.0.1:3001/local";

@@ -1,6 +1,7 @@
+import type { Transport } from "@wsauth/core/auth";
 import { LIMITS, ROUTE, SUBPROTOCOL, TOKEN_QUERY_PARAM } from "@wsauth/core/constants";
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from "./backoff";
-import { parseServerFrame, type ServerFrame } from "./frames";
+import { type ReceivedFrame, readServerFrame } from "./incoming";
 
 /**
  * The browser side of the authenticated socket: one `SocketClient` owns at most one WebSocket at a
@@ -11,7 +12,7 @@ import { parseServerFrame, type ServerFrame } from "./frames";
  */
 
 /** How the token travels on `$connect`: the subprotocol keeps it out of URLs and access logs. */
-export type Transport = "subprotocol" | "query";
+export type { Transport };
 
 export interface IdToken {
   /** The Cognito ID token (a JWT). Never logged. */
@@ -124,7 +125,7 @@ export class SocketClient {
   #lifetimeTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   readonly #statusListeners = new Set<() => void>();
-  readonly #frameListeners = new Set<(frame: ServerFrame) => void>();
+  readonly #frameListeners = new Set<(frame: ReceivedFrame) => void>();
   readonly #noticeListeners = new Set<(notice: SocketNotice) => void>();
 
   constructor(options: SocketClientOptions) {
@@ -150,7 +151,7 @@ export class SocketClient {
     return () => this.#statusListeners.delete(listener);
   };
 
-  onFrame(listener: (frame: ServerFrame) => void): () => void {
+  onFrame(listener: (frame: ReceivedFrame) => void): () => void {
     this.#frameListeners.add(listener);
     return () => this.#frameListeners.delete(listener);
   }
@@ -275,7 +276,7 @@ export class SocketClient {
       this.#notify("warn", "Ignored a binary frame from the server.");
       return;
     }
-    const frame = parseServerFrame(data);
+    const frame = readServerFrame(data);
     if (frame.type === "reauthenticated") {
       this.#reauthPending = false;
       this.#notify("info", "The server accepted the renewed sign-in token.");

@@ -13,5 +13,5 @@ export {
   type WebSocketConstructor,
   type WebSocketLike,
 } from "./client";
-export { type DeliveryReport, parseServerFrame, type Sender, type ServerFrame } from "./frames";
+export { type ReceivedFrame, readServerFrame, type UnknownFrame } from "./incoming";
 export { acquireSocket, closeSocket, type SocketLease } from "./shared";

@@ -3,8 +3,8 @@ import { SUBPROTOCOL, TOKEN_QUERY_PARAM } from "@wsauth/core/constants";
 import { act, createElement, StrictMode } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FakeWebSocket } from "../../test/fake-websocket";
 import type { IdToken, Transport } from "./client";
-import { FakeWebSocket } from "./fake-websocket";
 import { useSocket } from "./useSocket";
 
 /**

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SUBPROTOCOL } from "../constants/index";
-import { AuthorizerFailure, authorizeConnect, type ConnectDecision, decideConnect } from "./authorize";
-import { parseAuthorizerContext } from "./context";
-import { buildConnectAuthorizerEvent, type ConnectEventOptions } from "./fixtures";
-import type { RejectionReason } from "./reasons";
 import {
   base64UrlJson,
+  buildConnectAuthorizerEvent,
+  type ConnectEventOptions,
   generateSigningKey,
   idTokenClaims,
   type JwksServer,
@@ -13,8 +11,11 @@ import {
   signIdToken,
   signJwt,
   startJwksServer,
-} from "./testing";
-import { createTokenVerifier, type TokenVerifier } from "./verifier";
+} from "../testing/index";
+import { authorizeConnect, type ConnectDecision, decide } from "./authorize";
+import { decodeAuthorizerContext } from "./context";
+import { AuthUnavailableError, type RejectionReason } from "./reasons";
+import { checkNow, createTokenVerifier, type TokenVerifier } from "./verifier";
 
 // Real RSA keys, a real JWKS endpoint on an ephemeral port, the verifier in its local-issuer mode
 // (the emulator's http issuer on loopback). Every stdout/stderr write of the suite is captured so
@@ -68,10 +69,10 @@ async function expectRejected(
   using: TokenVerifier = verifier,
 ): Promise<void> {
   const event = buildConnectAuthorizerEvent(options);
-  const decision = await decideConnect(event, using);
+  const decision = await decide(event, using);
   expect(decision).toMatchObject({ effect, reason });
   if (effect === "unauthorized") await expect(authorizeConnect(event, using)).rejects.toThrow(/^Unauthorized$/);
-  if (effect === "error") await expect(authorizeConnect(event, using)).rejects.toBeInstanceOf(AuthorizerFailure);
+  if (effect === "error") await expect(authorizeConnect(event, using)).rejects.toBeInstanceOf(AuthUnavailableError);
   if (effect === "deny") {
     const result = await authorizeConnect(event, using);
     expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: "Deny" });
@@ -119,14 +120,14 @@ describe("valid tokens", () => {
     });
     for (const value of Object.values(result.context ?? {}))
       expect(["string", "number", "boolean"]).toContain(typeof value);
-    expect(parseAuthorizerContext({ ...result.context, principalId: result.principalId })).toMatchObject({
+    expect(decodeAuthorizerContext({ ...result.context, principalId: result.principalId })).toMatchObject({
       groups: ["admins", "staff"],
     });
   });
 
   it("allows a token offered as subprotocol and answers the subprotocol, never the token", async () => {
     const token = sign();
-    const decision = await decideConnect(buildConnectAuthorizerEvent({ subprotocolToken: token }), verifier);
+    const decision = await decide(buildConnectAuthorizerEvent({ subprotocolToken: token }), verifier);
     expect(decision).toMatchObject({
       effect: "allow",
       subprotocol: SUBPROTOCOL,
@@ -136,7 +137,7 @@ describe("valid tokens", () => {
 
   it("accepts the same token in both transports", async () => {
     const token = sign();
-    const decision = await decideConnect(
+    const decision = await decide(
       buildConnectAuthorizerEvent({ subprotocolToken: token, queryToken: token }),
       verifier,
     );
@@ -157,7 +158,7 @@ describe("valid tokens", () => {
         signingKey.privateKey,
       ),
     );
-    const decision = await decideConnect(buildConnectAuthorizerEvent({ subprotocolToken: token }), verifier);
+    const decision = await decide(buildConnectAuthorizerEvent({ subprotocolToken: token }), verifier);
     expect(decision).toMatchObject({ effect: "allow", identity: { username: "erin", email: "victim@example.com" } });
   });
 
@@ -169,7 +170,7 @@ describe("valid tokens", () => {
         signingKey.privateKey,
       ),
     );
-    const decision = await decideConnect(buildConnectAuthorizerEvent({ queryToken: token }), verifier);
+    const decision = await decide(buildConnectAuthorizerEvent({ queryToken: token }), verifier);
     expect(decision).toMatchObject({ effect: "allow", identity: { username: "bob", groups: [] } });
     expect(decision.effect === "allow" && decision.identity.email).toBeFalsy();
   });
@@ -177,8 +178,8 @@ describe("valid tokens", () => {
   it("serves a repeated token from the verified-token cache", async () => {
     const token = sign();
     const event = buildConnectAuthorizerEvent({ queryToken: token });
-    expect(await decideConnect(event, verifier)).toMatchObject({ effect: "allow", cached: false });
-    expect(await decideConnect(event, verifier)).toMatchObject({ effect: "allow", cached: true });
+    expect(await decide(event, verifier)).toMatchObject({ effect: "allow", cached: false });
+    expect(await decide(event, verifier)).toMatchObject({ effect: "allow", cached: true });
   });
 
   it("accepts access tokens only when configured to", async () => {
@@ -192,7 +193,7 @@ describe("valid tokens", () => {
       "cognito:username": undefined,
     });
     const lenient = localVerifier({ acceptAccessTokens: true });
-    expect(await decideConnect(buildConnectAuthorizerEvent({ queryToken: access }), lenient)).toMatchObject({
+    expect(await decide(buildConnectAuthorizerEvent({ queryToken: access }), lenient)).toMatchObject({
       effect: "allow",
       identity: { username: "carol" },
     });
@@ -202,7 +203,7 @@ describe("valid tokens", () => {
   it("needs no network call on a cold start when a JWKS snapshot is provided (it refreshes it in the background)", async () => {
     const before = jwks.requests();
     const snapshotted = localVerifier({ jwksSnapshot: JSON.stringify({ keys: [signingKey.publicJwk] }) });
-    const decision = decideConnect(buildConnectAuthorizerEvent({ queryToken: sign() }), snapshotted);
+    const decision = decide(buildConnectAuthorizerEvent({ queryToken: sign() }), snapshotted);
     expect(jwks.requests()).toBe(before);
     expect(await decision).toMatchObject({ effect: "allow" });
     // The snapshot is only a bootstrap: its first use refetches the keys, off the request path.
@@ -215,9 +216,7 @@ describe("valid tokens", () => {
     jwks.setKeys([signingKey, rotatedKey]);
     try {
       const before = jwks.requests();
-      expect(
-        await decideConnect(buildConnectAuthorizerEvent({ queryToken: sign({}, rotatedKey) }), rotating),
-      ).toMatchObject({
+      expect(await decide(buildConnectAuthorizerEvent({ queryToken: sign({}, rotatedKey) }), rotating)).toMatchObject({
         effect: "allow",
       });
       expect(jwks.requests()).toBe(before + 1);
@@ -234,16 +233,16 @@ describe("valid tokens", () => {
   it("checks signatures synchronously once the key is cached; only a fetch makes a check wait", async () => {
     const cold = localVerifier();
     const before = jwks.requests();
-    const first = cold.check(sign({ jti: "first" }));
+    const first = checkNow(cold, sign({ jti: "first" }));
     expect(first).toBeInstanceOf(Promise);
     expect(await first).toMatchObject({ ok: true, cached: false });
     expect(jwks.requests()).toBe(before + 1);
-    const second = cold.check(sign({ jti: "second" }));
+    const second = checkNow(cold, sign({ jti: "second" }));
     expect(second).not.toBeInstanceOf(Promise);
     expect(second).toMatchObject({ ok: true, cached: false });
-    const forged = cold.check(sign({ jti: "forged" }, attackerKey));
+    const forged = checkNow(cold, sign({ jti: "forged" }, attackerKey));
     expect(forged).toMatchObject({ ok: false, reason: "signature_invalid" });
-    const unknownKid = cold.check(sign({ jti: "rotated" }, rotatedKey));
+    const unknownKid = checkNow(cold, sign({ jti: "rotated" }, rotatedKey));
     expect(unknownKid).toBeInstanceOf(Promise);
     expect(await unknownKid).toMatchObject({ ok: false, reason: "kid_unknown" });
     expect(jwks.requests()).toBe(before + 2);
@@ -261,7 +260,7 @@ describe("valid tokens", () => {
       `https://issuer-cognito-idp.us-east-1.amazonaws.com/${userPoolId}`,
     ]) {
       const token = remember(signIdToken(signingKey, { issuer, clientId: CLIENT_ID, email: "dan@example.com" }));
-      expect(await decideConnect(buildConnectAuthorizerEvent({ queryToken: token }), cognito)).toMatchObject({
+      expect(await decide(buildConnectAuthorizerEvent({ queryToken: token }), cognito)).toMatchObject({
         effect: "allow",
         identity: { username: "dan@example.com" },
       });
@@ -372,7 +371,7 @@ describe("failing dependencies and configuration", () => {
     } finally {
       jwks.setMode("ok");
     }
-    expect(await decideConnect(buildConnectAuthorizerEvent({ queryToken: sign() }), cold)).toMatchObject({
+    expect(await decide(buildConnectAuthorizerEvent({ queryToken: sign() }), cold)).toMatchObject({
       effect: "allow",
     });
   });
@@ -406,7 +405,7 @@ describe("failing dependencies and configuration", () => {
 
   it("a broken JWKS snapshot is ignored and the JWKS is fetched instead", async () => {
     const fallback = localVerifier({ jwksSnapshot: "{not json" });
-    expect(await decideConnect(buildConnectAuthorizerEvent({ queryToken: sign() }), fallback)).toMatchObject({
+    expect(await decide(buildConnectAuthorizerEvent({ queryToken: sign() }), fallback)).toMatchObject({
       effect: "allow",
     });
   });
@@ -419,19 +418,19 @@ describe("failing dependencies and configuration", () => {
         clientId: CLIENT_ID,
         local: { issuer: jwks.issuer, jwksUri: jwks.jwksUri },
       });
-    await expect(authorizeConnect(event, broken)).rejects.toBeInstanceOf(AuthorizerFailure);
+    await expect(authorizeConnect(event, broken)).rejects.toBeInstanceOf(AuthUnavailableError);
   });
 });
 
 describe("hot paths", () => {
   it("answers junk and cached tokens synchronously, a first verification asynchronously", async () => {
     const fresh = localVerifier();
-    expect(fresh.check("not-a-jwt")).toMatchObject({ ok: false, reason: "token_malformed" });
+    expect(checkNow(fresh, "not-a-jwt")).toMatchObject({ ok: false, reason: "token_malformed" });
     const token = sign({ jti: "sync-path" });
-    const first = fresh.check(token);
+    const first = checkNow(fresh, token);
     expect(first).toBeInstanceOf(Promise);
     expect(await first).toMatchObject({ ok: true, cached: false });
-    expect(fresh.check(token)).toMatchObject({ ok: true, cached: true });
+    expect(checkNow(fresh, token)).toMatchObject({ ok: true, cached: true });
   });
 
   it("rejects with one shared, frozen Unauthorized error", async () => {

@@ -1,16 +1,18 @@
 import type { APIGatewayAuthorizerResult } from "aws-lambda";
 import type { SUBPROTOCOL } from "../constants/index";
+import type { WebSocketConnectAuthorizerEvent } from "../events/index";
 import { createLog, type Log, type LogFields } from "../logging/index";
 import { type ConnectRequest, extractConnectToken } from "./extract";
-import { type AuthorizerContext, type ConnectionIdentity, type Transport, toAuthorizerContext } from "./identity";
-import { outcomeOf, type RejectionOutcome, type RejectionReason, reasonOf } from "./reasons";
-import { type TokenVerifier, toConnectionIdentity, type VerifyOutcome } from "./verifier";
-
-/** The fields of API Gateway's WebSocket REQUEST authorizer event this module reads. */
-export interface ConnectAuthorizerEvent extends ConnectRequest {
-  methodArn: string;
-  requestContext?: { connectionId?: string; requestId?: string; identity?: { sourceIp?: string } } | null;
-}
+import { type MaybePromise, settle, UNAUTHORIZED_SIGNAL } from "./fast-path";
+import {
+  type AuthorizerContext,
+  type ConnectionIdentity,
+  connectionIdentityOf,
+  encodeAuthorizerContext,
+  type Transport,
+} from "./identity";
+import { AuthUnavailableError, outcomeOf, type RejectionOutcome, type RejectionReason, reasonOf } from "./reasons";
+import { checkNow, type TokenVerifier, type VerifyOutcome } from "./verifier";
 
 export type ConnectDecision =
   | {
@@ -29,22 +31,18 @@ export type ConnectDecision =
       cause?: unknown;
     };
 
-/** Decides a `$connect` request: extract the token, verify it, map the result. Never throws. */
-export async function decideConnect(event: ConnectRequest, verifier: TokenVerifier): Promise<ConnectDecision> {
-  return decide(event, verifier);
-}
-
 /**
- * `decideConnect`, synchronous when the verifier answers synchronously (no token, a pre-check
- * rejection, a cached token): a flood of junk or a reconnect storm then costs no promise round trips.
+ * Decides a `$connect` request: extract the token, verify it, map the result. Never throws. Answers
+ * synchronously whenever the verifier can (no token, a pre-check rejection, a cached token, a cached
+ * key); internal to the package, tests reach it through this module.
  */
-function decide(event: ConnectRequest, verifier: TokenVerifier): ConnectDecision | Promise<ConnectDecision> {
+export function decide(event: ConnectRequest, verifier: TokenVerifier): MaybePromise<ConnectDecision> {
   const extracted = extractConnectToken(event);
   if (!extracted.ok) return { effect: outcomeOf(extracted.reason), reason: extracted.reason };
   const { token, transport, subprotocol } = extracted;
-  let outcome: VerifyOutcome | Promise<VerifyOutcome>;
+  let outcome: MaybePromise<VerifyOutcome>;
   try {
-    outcome = verifier.check(token);
+    outcome = checkNow(verifier, token);
   } catch (cause) {
     return verifierFailed(cause, transport);
   }
@@ -70,7 +68,7 @@ function toDecision(
   if (outcome.ok) {
     return {
       effect: "allow",
-      identity: toConnectionIdentity(outcome.token, transport),
+      identity: connectionIdentityOf(outcome.token, transport),
       cached: outcome.cached,
       subprotocol,
     };
@@ -104,40 +102,7 @@ export function connectPolicy(
   return result;
 }
 
-/** What API Gateway reads as "401": a thrown error whose message is exactly `Unauthorized`. */
-export const UNAUTHORIZED_MESSAGE = "Unauthorized";
-
-/**
- * The 401 signal, one shared frozen instance. API Gateway (and the local gateway) read only its
- * message; building a new Error per rejection (even without a stack) was one of the dearest steps of
- * rejecting a flood of junk tokens. Frozen so no caller can attach per-request state to it.
- */
-const UNAUTHORIZED_SIGNAL: Error = (() => {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return Object.freeze(new Error(UNAUTHORIZED_MESSAGE));
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-})();
-
-/** Thrown for the 500 outcome; the message names the reason only. */
-export class AuthorizerFailure extends Error {
-  override readonly name = "AuthorizerFailure";
-}
-
 const defaultLog = createLog("authorizer");
-
-/**
- * A promise rejected with `error` one microtask from now. The caller (Lambda's runtime, the local
- * gateway, a test's `await`) attaches its handler as soon as this returns, so the rejection finds a
- * handler and Node skips its unhandled-rejection bookkeeping, which cost more than everything else a
- * rejected `$connect` does. Rejected at once, it would be tracked as unhandled until the handler came.
- */
-function rejectOnceHandled(error: Error): Promise<never> {
-  return new Promise((_resolve, reject) => queueMicrotask(() => reject(error)));
-}
 
 /**
  * The `$connect` authorizer: Allow with the identity as context, or the documented rejection
@@ -147,36 +112,36 @@ function rejectOnceHandled(error: Error): Promise<never> {
  * Never throws synchronously: every outcome, rejections included, comes through the promise.
  */
 export function authorizeConnect(
-  event: ConnectAuthorizerEvent,
+  event: WebSocketConnectAuthorizerEvent,
   verifier: TokenVerifier | (() => TokenVerifier),
   log: Log = defaultLog,
 ): Promise<APIGatewayAuthorizerResult> {
-  let decided: ConnectDecision | Promise<ConnectDecision>;
+  let decision: MaybePromise<ConnectDecision>;
   try {
-    decided = decide(event, typeof verifier === "function" ? verifier() : verifier);
+    decision = decide(event, typeof verifier === "function" ? verifier() : verifier);
   } catch (cause) {
-    decided = { effect: "error", reason: reasonOf(cause) ?? "internal_error", cause };
+    decision = { effect: "error", reason: reasonOf(cause) ?? "internal_error", cause };
   }
-  if (decided instanceof Promise) {
-    return decided.then((decision) => {
-      const answer = respond(event, decision, log);
-      if (answer instanceof Error) throw answer;
-      return answer;
-    });
-  }
-  let answer: APIGatewayAuthorizerResult | Error;
+  if (decision instanceof Promise) return settle(decision.then((decided) => respondSafely(event, decided, log)));
+  return settle(respondSafely(event, decision, log));
+}
+
+/** `respond`, with anything it throws (a failing log write, say) turned into the 500 answer. */
+function respondSafely(
+  event: WebSocketConnectAuthorizerEvent,
+  decision: ConnectDecision,
+  log: Log,
+): APIGatewayAuthorizerResult | Error {
   try {
-    answer = respond(event, decided, log);
+    return respond(event, decision, log);
   } catch (error) {
-    // Nothing in `respond` is expected to throw (a log write, say); if it does, it is still a 500.
-    answer = error instanceof Error ? error : new AuthorizerFailure("authorizer failed: internal_error");
+    return error instanceof Error ? error : new AuthUnavailableError("internal_error");
   }
-  return answer instanceof Error ? rejectOnceHandled(answer) : Promise.resolve(answer);
 }
 
 /** Logs a decision and maps it to the gateway's answer: a policy, or the error to reject with. */
 function respond(
-  event: ConnectAuthorizerEvent,
+  event: WebSocketConnectAuthorizerEvent,
   decision: ConnectDecision,
   log: Log,
 ): APIGatewayAuthorizerResult | Error {
@@ -196,7 +161,7 @@ function respond(
       cached,
       tokenExp: identity.tokenExp,
     });
-    return connectPolicy("Allow", identity.userId, event.methodArn, toAuthorizerContext(identity));
+    return connectPolicy("Allow", identity.userId, event.methodArn, encodeAuthorizerContext(identity));
   }
 
   // The outcome is in the message; `userId` only exists for a verified caller (a policy deny).
@@ -215,7 +180,7 @@ function respond(
   if (decision.effect === "error") {
     fields.error = decision.cause;
     log.error("connect refused: verification unavailable", fields);
-    return new AuthorizerFailure(`authorizer failed: ${decision.reason}`);
+    return new AuthUnavailableError(decision.reason);
   }
   log.info("connect unauthorized", fields);
   return UNAUTHORIZED_SIGNAL;

@@ -1,30 +1,95 @@
 /**
- * The identity of a connection and its flat authorizer-context form. Kept free of runtime
- * dependencies (no schema library) because the `$connect` authorizer bundles this module and its
- * size budget is small; parsing lives in `context.ts`.
+ * The one identity model: who a caller is (`Identity`), and the shapes derived from it on the way
+ * from a token to a registry row:
+ *
+ *   token claims --decodeTokenIdentity--> VerifiedToken (Identity + tokenUse)
+ *   VerifiedToken + transport --connectionIdentityOf--> ConnectionIdentity (Identity + transport)
+ *   ConnectionIdentity <--encodeAuthorizerContext / decodeAuthorizerContext--> AuthorizerContext (flat)
+ *   ConnectionIdentity + connection facts --> ConnectionRecord (`@wsauth/core/connection`, with its row codec)
+ *
+ * Kept free of runtime dependencies (no schema library) because the `$connect` authorizer bundles this
+ * module and its size budget is small; the context's decoder, which validates with a schema, lives in
+ * `context.ts`.
  */
 export const TRANSPORTS = ["query", "subprotocol"] as const;
+/** How the token travelled on `$connect`. */
 export type Transport = (typeof TRANSPORTS)[number];
 
-export interface AuthorizerContext {
+/** Who the caller is, as a verified Cognito token says. */
+export interface Identity {
+  /** `sub`. */
   userId: string;
+  /** The human sign-in name: the verified `email` when present, else `cognito:username` (access tokens: `username`). */
   username: string;
   email?: string;
-  /** Cognito groups, comma-joined ("" for none); a `,` or `%` inside a name is escaped (`joinGroups`). */
-  groups: string;
+  /** `cognito:groups`. */
+  groups: string[];
   /** The token's `exp`, epoch seconds. */
   tokenExp: number;
-  transport: Transport;
+}
+
+/** The identity of a verified token. */
+export interface VerifiedToken extends Identity {
+  tokenUse: "id" | "access";
 }
 
 /** The identity of a live connection, as handlers use it. */
-export interface ConnectionIdentity {
-  userId: string;
-  username: string;
-  email?: string;
-  groups: string[];
-  tokenExp: number;
+export interface ConnectionIdentity extends Identity {
   transport: Transport;
+}
+
+/**
+ * The identity flattened into what API Gateway accepts as authorizer context (string, number and
+ * boolean values only); later events of the connection carry it, stringified, as
+ * `requestContext.authorizer`.
+ */
+export type AuthorizerContext = Omit<ConnectionIdentity, "groups"> & {
+  /** Cognito groups, comma-joined ("" for none); a `,` or `%` inside a name is escaped (`joinGroups`). */
+  groups: string;
+};
+
+/**
+ * The identity a verified token gives a connection that used `transport` (also: the identity fields
+ * of anything that carries one; `groups` is shared, never mutated).
+ */
+export function connectionIdentityOf(token: Identity, transport: Transport): ConnectionIdentity {
+  return {
+    userId: token.userId,
+    username: token.username,
+    ...(token.email ? { email: token.email } : {}),
+    groups: token.groups,
+    tokenExp: token.tokenExp,
+    transport,
+  };
+}
+
+/** `cognito:groups` as a list; a lone string counts as one group, as aws-jwt-verify's group check reads it. */
+function stringList(value: unknown): string[] {
+  if (typeof value === "string") return value === "" ? [] : [value];
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
+}
+
+/**
+ * Decodes the identity of a token whose signature and claims were verified (`sub` and `exp` as the
+ * pre-check read them). The encoder is the token issuer: Cognito, or the test token minter
+ * (`tokenClaimsOf` in `@wsauth/core/testing`).
+ */
+export function decodeTokenIdentity(payload: Record<string, unknown>, sub: string, exp: number): VerifiedToken {
+  const email = typeof payload.email === "string" && payload.email !== "" ? payload.email : undefined;
+  // The address is the name others see and address messages to, so it counts only once the user has
+  // proved they own it; an unverified one (a pending change, an unconfirmed sign-up) never does.
+  const emailVerified = payload.email_verified === true || payload.email_verified === "true";
+  const signInName = [emailVerified ? email : undefined, payload["cognito:username"], payload.username].find(
+    (value): value is string => typeof value === "string" && value !== "",
+  );
+  return {
+    userId: sub,
+    username: signInName ?? sub,
+    ...(email ? { email } : {}),
+    groups: stringList(payload["cognito:groups"]),
+    tokenExp: exp,
+    tokenUse: payload.token_use === "access" ? "access" : "id",
+  };
 }
 
 /**
@@ -45,8 +110,8 @@ export function splitGroups(joined: string): string[] {
     .map((group) => group.replace(/%(25|2C)/gi, (sequence) => (sequence === "%25" ? "%" : ",")));
 }
 
-/** Flattens an identity into the authorizer context API Gateway accepts. */
-export function toAuthorizerContext(identity: ConnectionIdentity): AuthorizerContext {
+/** Encodes an identity as the authorizer context; `decodeAuthorizerContext` (context.ts) reads it back. */
+export function encodeAuthorizerContext(identity: ConnectionIdentity): AuthorizerContext {
   return {
     userId: identity.userId,
     username: identity.username,

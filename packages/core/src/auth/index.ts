@@ -1,8 +1,21 @@
-export * from "./authorize";
-export * from "./config";
-export * from "./container";
-export * from "./context";
-export * from "./extract";
-export * from "./fixtures";
-export * from "./reasons";
-export * from "./verifier";
+export { authorizeConnect } from "./authorize";
+export { type AuthResources, type LocalIssuer, type TokenVerifierConfig, verifierConfigFromResource } from "./config";
+export { decodeAuthorizerContext } from "./context";
+export { offeredSubprotocol } from "./extract";
+export {
+  type AuthorizerContext,
+  type ConnectionIdentity,
+  connectionIdentityOf,
+  decodeTokenIdentity,
+  encodeAuthorizerContext,
+  type Identity,
+  joinGroups,
+  splitGroups,
+  TRANSPORTS,
+  type Transport,
+  type VerifiedToken,
+} from "./identity";
+export { JwksFetchError, JwksFetcher, type JwksFetcherOptions } from "./jwks";
+export { AuthRejection, AuthUnavailableError, REJECTION_REASONS, type RejectionReason, reasonOf } from "./reasons";
+export { sharedTokenVerifier, verifyIdToken } from "./shared-verifier";
+export { createTokenVerifier, type TokenVerifier, type VerifyOutcome } from "./verifier";

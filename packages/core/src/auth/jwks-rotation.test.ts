@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capturedLogs } from "../../../../test/helpers/log-capture";
-import { generateSigningKey, type JwksServer, type SigningKey, signIdToken, startJwksServer } from "./testing";
+import {
+  capturedLogs,
+  generateSigningKey,
+  type JwksServer,
+  type SigningKey,
+  signIdToken,
+  startJwksServer,
+} from "../testing/index";
 import { createTokenVerifier, type TokenVerifier } from "./verifier";
 
 const POOL = "local_rotation";

@@ -1,10 +1,9 @@
 import type { Fetcher } from "aws-jwt-verify/https";
 import { assertIsJwks, type Jwks } from "aws-jwt-verify/jwk";
+import { DependencyError } from "../errors/index";
 
 /** The JWKS endpoint could not be reached, timed out, or answered with something other than 200. */
-export class JwksFetchError extends Error {
-  override readonly name = "JwksFetchError";
-}
+export class JwksFetchError extends DependencyError {}
 
 export interface JwksFetcherOptions {
   /** Whole-request budget; past it the request is aborted and verification denies. */

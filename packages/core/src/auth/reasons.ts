@@ -1,4 +1,4 @@
-import { type ErrorCode, IdentityError, WsAuthError } from "../errors/index";
+import { type ConnectRefusal, ERROR_WIRE, type ErrorCode, IdentityError, WsAuthError } from "../errors/index";
 
 /**
  * Why a token or a `$connect` request was not accepted. Every rejection is logged with exactly one
@@ -43,46 +43,48 @@ export const REJECTION_REASONS = [
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /**
- * How a rejection is answered on `$connect`, following API Gateway's Lambda authorizer contract:
- * - `unauthorized` (throw `Error("Unauthorized")` -> 401): we could not establish who the caller is
- *   (no token, garbage, forged, expired, for another pool or client). The remedy is the client's:
- *   sign in again or refresh the token, so 401 is the honest answer and what clients retry on.
- *   A token of the wrong kind (an access token where ID tokens are required) is also 401: the
- *   remedy is to present the right token, and this is decided before the signature is checked.
- * - `deny` (Deny policy -> 403): the signature was verified, so the caller is known, but policy
+ * The error code of each reason; `ERROR_WIRE` (errors) then decides how `$connect` answers it,
+ * following API Gateway's Lambda authorizer contract:
+ * - `unauthorized` / `token_expired` (throw `Error("Unauthorized")` -> 401): we could not establish
+ *   who the caller is (no token, garbage, forged, expired, for another pool or client). The remedy is
+ *   the client's: sign in again or refresh the token, so 401 is the honest answer and what clients
+ *   retry on. A token of the wrong kind (an access token where ID tokens are required) is also 401:
+ *   the remedy is to present the right token, and this is decided before the signature is checked.
+ * - `forbidden` (Deny policy -> 403): the signature was verified, so the caller is known, but policy
  *   refuses them (none of the required groups). Refreshing the token will not help. Only issued
  *   after verification, so a 403 never rests on an unverified claim.
- * - `error` (any other thrown error -> 500): a dependency (the JWKS endpoint) or our configuration
- *   failed. The caller is not at fault; the failure must show up as an error in metrics and logs,
- *   and the connection is refused all the same (fail closed).
+ * - `dependency_failed` / `internal` (any other thrown error -> 500): a dependency (the JWKS endpoint)
+ *   or our configuration failed. The caller is not at fault; the failure must show up as an error in
+ *   metrics and logs, and the connection is refused all the same (fail closed).
  */
-export type RejectionOutcome = "unauthorized" | "deny" | "error";
-
-const DENY_REASONS: ReadonlySet<RejectionReason> = new Set(["group_required"]);
-const ERROR_REASONS: ReadonlySet<RejectionReason> = new Set([
-  "jwks_unavailable",
-  "jwks_invalid",
-  "verifier_misconfigured",
-  "internal_error",
-]);
-
-export function outcomeOf(reason: RejectionReason): RejectionOutcome {
-  if (DENY_REASONS.has(reason)) return "deny";
-  if (ERROR_REASONS.has(reason)) return "error";
-  return "unauthorized";
+export function codeOf(reason: RejectionReason): ErrorCode {
+  switch (reason) {
+    case "token_expired":
+      return "token_expired";
+    case "group_required":
+      return "forbidden";
+    case "jwks_unavailable":
+    case "jwks_invalid":
+      return "dependency_failed";
+    case "verifier_misconfigured":
+    case "internal_error":
+      return "internal";
+    default:
+      return "unauthorized";
+  }
 }
 
-function errorCodeOf(reason: RejectionReason): ErrorCode {
-  if (reason === "token_expired") return "token_expired";
-  if (DENY_REASONS.has(reason)) return "forbidden";
-  return "unauthorized";
+export type RejectionOutcome = ConnectRefusal;
+
+export function outcomeOf(reason: RejectionReason): RejectionOutcome {
+  return ERROR_WIRE[codeOf(reason)].connect;
 }
 
 /** A token or request the caller is at fault for. Safe to show to the client (message names the reason only). */
 export class AuthRejection extends IdentityError {
   readonly reason: RejectionReason;
   constructor(reason: RejectionReason, options?: { cause?: unknown }) {
-    super(errorCodeOf(reason), `token rejected: ${reason}`, options);
+    super(codeOf(reason), `token rejected: ${reason}`, options);
     this.reason = reason;
   }
 }
@@ -94,11 +96,7 @@ export class AuthRejection extends IdentityError {
 export class AuthUnavailableError extends WsAuthError {
   readonly reason: RejectionReason;
   constructor(reason: RejectionReason, options?: { cause?: unknown }) {
-    super(
-      reason === "jwks_unavailable" || reason === "jwks_invalid" ? "dependency_failed" : "internal",
-      `token verification unavailable: ${reason}`,
-      options,
-    );
+    super(codeOf(reason), `token verification unavailable: ${reason}`, options);
     this.reason = reason;
   }
 }

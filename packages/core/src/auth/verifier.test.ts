@@ -1,8 +1,8 @@
 import { createSign } from "node:crypto";
 import { CognitoJwtVerifier } from "aws-jwt-verify";
 import { describe, expect, it } from "vitest";
+import { base64UrlJson, generateSigningKey, idTokenClaims, signJwt } from "../testing/index";
 import { parseJwksSnapshot } from "./jwks";
-import { base64UrlJson, generateSigningKey, idTokenClaims, signJwt } from "./testing";
 import { createTokenVerifier } from "./verifier";
 
 // For a deployed pool the authorizer runs aws-jwt-verify's verifier with CognitoJwtVerifier's issuer

@@ -27,26 +27,12 @@ import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import { JwtVerifierBase, type VerifyProperties } from "aws-jwt-verify/jwt-verifier";
 import { createLog, type Log } from "../logging/index";
 import { assertLocalIssuerAllowed, type TokenVerifierConfig } from "./config";
-import type { ConnectionIdentity, Transport } from "./identity";
+import { decodeTokenIdentity, type VerifiedToken } from "./identity";
 import { JwksFetchError, JwksFetcher, parseJwksSnapshot } from "./jwks";
 import { type JwksLifetime, RefreshingJwksCache } from "./jwks-cache";
 import { type ClaimsPolicy, type PrecheckedToken, precheckToken } from "./precheck";
 import { type RejectionReason, rejection } from "./reasons";
 import { VerifiedTokenCache } from "./token-cache";
-
-/** Who a verified token says the caller is. */
-export interface VerifiedToken {
-  /** `sub`. */
-  userId: string;
-  /** The human sign-in name: `email` when present, else `cognito:username` (access tokens: `username`). */
-  username: string;
-  email?: string;
-  /** `cognito:groups`. */
-  groups: string[];
-  /** `exp`, epoch seconds. */
-  tokenExp: number;
-  tokenUse: "id" | "access";
-}
 
 export type VerifyOutcome =
   | { ok: true; token: VerifiedToken; cached: boolean }
@@ -60,26 +46,28 @@ export type VerifyOutcome =
     };
 
 export interface TokenVerifier {
-  /**
-   * Verifies a token; never throws (nor rejects), never logs. The outcome comes synchronously unless
-   * the JWKS (or the token's key) has to be fetched first: a cached token, a pre-check rejection and a
-   * signature check against a cached key cost no promise round trips; a fetch answers as a promise.
-   */
-  check(token: string): VerifyOutcome | Promise<VerifyOutcome>;
-  /** Verifies a token; throws AuthRejection (caller at fault) or AuthUnavailableError (dependency/config). */
+  /** Verifies a token; never rejects, never logs. */
+  check(token: string): Promise<VerifyOutcome>;
+  /** Verifies a token; rejects with AuthRejection (caller at fault) or AuthUnavailableError (dependency/config). */
   verify(token: string): Promise<VerifiedToken>;
 }
 
-/** The identity a verified token gives a connection that used `transport`. */
-export function toConnectionIdentity(token: VerifiedToken, transport: Transport): ConnectionIdentity {
-  return {
-    userId: token.userId,
-    username: token.username,
-    ...(token.email ? { email: token.email } : {}),
-    groups: token.groups,
-    tokenExp: token.tokenExp,
-    transport,
-  };
+/** The synchronous check behind a verifier this module created (see `checkNow`); the key is not exported. */
+const SYNCHRONOUS_CHECK = Symbol("synchronous check");
+
+interface VerifierWithSynchronousCheck extends TokenVerifier {
+  [SYNCHRONOUS_CHECK]?: (token: string) => VerifyOutcome | Promise<VerifyOutcome>;
+}
+
+/**
+ * The `$connect` authorizer's fast path, private to this package: the outcome comes synchronously
+ * unless the JWKS (or the token's key) has to be fetched first, so a cached token, a pre-check
+ * rejection and a signature check against a cached key cost no promise round trips. Any other
+ * `TokenVerifier` answers through its `check`.
+ */
+export function checkNow(verifier: TokenVerifier, token: string): VerifyOutcome | Promise<VerifyOutcome> {
+  const synchronous = (verifier as VerifierWithSynchronousCheck)[SYNCHRONOUS_CHECK];
+  return synchronous ? synchronous(token) : verifier.check(token);
 }
 
 const DEFAULTS = {
@@ -131,30 +119,6 @@ function reasonForError(error: unknown): RejectionReason {
   return "internal_error";
 }
 
-/** `cognito:groups` as a list; a lone string counts as one group, as aws-jwt-verify's group check reads it. */
-function stringList(value: unknown): string[] {
-  if (typeof value === "string") return value === "" ? [] : [value];
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
-}
-
-function identityOf(payload: Record<string, unknown>, sub: string, exp: number): VerifiedToken {
-  const email = typeof payload.email === "string" && payload.email !== "" ? payload.email : undefined;
-  // The address is the name others see and address messages to, so it counts only once the user has
-  // proved they own it; an unverified one (a pending change, an unconfirmed sign-up) never does.
-  const emailVerified = payload.email_verified === true || payload.email_verified === "true";
-  const signInName = [emailVerified ? email : undefined, payload["cognito:username"], payload.username].find(
-    (value): value is string => typeof value === "string" && value !== "",
-  );
-  return {
-    userId: sub,
-    username: signInName ?? sub,
-    ...(email ? { email } : {}),
-    groups: stringList(payload["cognito:groups"]),
-    tokenExp: exp,
-    tokenUse: payload.token_use === "access" ? "access" : "id",
-  };
-}
-
 /** The verification options of every issuer we accept: Cognito's claim rules instead of a bare `aud`. */
 type IssuerVerifyProperties = {
   issuer: string;
@@ -166,8 +130,8 @@ type IssuerVerifyProperties = {
 /**
  * aws-jwt-verify's verifier, fed the token the pre-check already decoded: the library then does
  * everything a `verify(token)` call does (JWK lookup and penalty box, signature, standard and
- * Cognito claim checks) except decoding the token a second time, which cost as much as all our own
- * per-request work together. `verifyDecomposedJwt` and `getIssuerConfig` are the library's protected
+ * Cognito claim checks) except decoding the token a second time (BENCHMARKS.md has what that saves).
+ * `verifyDecomposedJwt` and `getIssuerConfig` are the library's protected
  * extension points (hence the subclass); the version is pinned exactly and the auth tests cover this.
  */
 class DecodedTokenVerifier extends JwtVerifierBase<IssuerVerifyProperties, IssuerVerifyProperties, true> {
@@ -306,7 +270,7 @@ export function createTokenVerifier(config: TokenVerifierConfig, log: Log = crea
   }
 
   function accepted(token: string, { decomposed, sub, exp }: PrecheckedToken): VerifyOutcome {
-    const verified = identityOf(decomposed.payload, sub, exp);
+    const verified = decodeTokenIdentity(decomposed.payload, sub, exp);
     cache.set(token, verified, exp);
     return { ok: true, token: verified, cached: false };
   }
@@ -317,12 +281,14 @@ export function createTokenVerifier(config: TokenVerifierConfig, log: Log = crea
     return reason === "group_required" ? { ok: false, reason, verifiedSub: sub, cause } : { ok: false, reason, cause };
   }
 
-  return {
-    check,
+  const verifier: VerifierWithSynchronousCheck = {
+    [SYNCHRONOUS_CHECK]: check,
+    check: async (token) => check(token),
     async verify(token) {
       const outcome = await check(token);
       if (outcome.ok) return outcome.token;
       throw rejection(outcome.reason, { cause: outcome.cause });
     },
   };
+  return verifier;
 }

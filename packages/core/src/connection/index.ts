@@ -1,6 +1,6 @@
-export { CONNECTION_SHARDS, expireAtFor, shardOf } from "./schema";
+export { type ConnectionRecord, type ConnectionRow, decodeConnectionRow, encodeConnectionRow } from "./record";
+export { CONNECTION_SHARDS, createConnectionEntity, createUsernameEntity, expireAtFor, shardOf } from "./schema";
 export {
-  type ConnectionRecord,
   type ConnectionStore,
   type ConnectionStoreOptions,
   createConnectionStore,

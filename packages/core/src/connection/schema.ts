@@ -43,6 +43,18 @@ export function expireAtFor(connectedAtMs: number): number {
 const { primaryIndex, globalIndexes, ttl } = CONNECTIONS_TABLE;
 const BY_USER = "byUser" satisfies keyof typeof globalIndexes;
 
+/** The keys of an index made of one attribute each, with case kept (see the casing note above). */
+function keysOf<const Hash extends string, const Range extends string>(
+  index: { hashKey: string; rangeKey: string },
+  hash: Hash,
+  range: Range,
+) {
+  return {
+    pk: { field: index.hashKey, composite: [hash] as [Hash], casing: "none" as const },
+    sk: { field: index.rangeKey, composite: [range] as [Range], casing: "none" as const },
+  };
+}
+
 export function createConnectionEntity(client: DynamoDBClient, table: string) {
   return new Entity(
     {
@@ -65,15 +77,8 @@ export function createConnectionEntity(client: DynamoDBClient, table: string) {
         userAgent: { type: "string" },
       },
       indexes: {
-        primary: {
-          pk: { field: primaryIndex.hashKey, composite: ["shard"], casing: "none" },
-          sk: { field: primaryIndex.rangeKey, composite: ["connectionId"], casing: "none" },
-        },
-        byUser: {
-          index: BY_USER,
-          pk: { field: globalIndexes.byUser.hashKey, composite: ["userId"], casing: "none" },
-          sk: { field: globalIndexes.byUser.rangeKey, composite: ["connectionId"], casing: "none" },
-        },
+        primary: keysOf(primaryIndex, "shard", "connectionId"),
+        byUser: { index: BY_USER, ...keysOf(globalIndexes.byUser, "userId", "connectionId") },
       },
     },
     { client, table },
@@ -90,10 +95,7 @@ export function createUsernameEntity(client: DynamoDBClient, table: string) {
         expireAt: { type: "number", required: true, field: ttl },
       },
       indexes: {
-        primary: {
-          pk: { field: primaryIndex.hashKey, composite: ["usernameKey"], casing: "none" },
-          sk: { field: primaryIndex.rangeKey, composite: ["userId"], casing: "none" },
-        },
+        primary: keysOf(primaryIndex, "usernameKey", "userId"),
       },
     },
     { client, table },

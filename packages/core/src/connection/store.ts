@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { ConnectionIdentity, Transport } from "../auth/index";
+import { type ConnectionIdentity, connectionIdentityOf } from "../auth/index";
 import { DependencyError } from "../errors/index";
+import { type ConnectionRecord, decodeConnectionRow, encodeConnectionRow, type StoredRow } from "./record";
 import {
   ALL_SHARDS,
   createConnectionEntity,
@@ -9,25 +10,6 @@ import {
   shardOf,
   usernameKeyOf,
 } from "./schema";
-
-/** A live connection as the registry stores it. */
-export interface ConnectionRecord {
-  connectionId: string;
-  userId: string;
-  /** The human sign-in name (e-mail). */
-  username: string;
-  email?: string;
-  groups: string[];
-  /** Epoch milliseconds. */
-  connectedAt: number;
-  /** The token's `exp`, epoch seconds. */
-  tokenExp: number;
-  /** TTL, epoch seconds. */
-  expireAt: number;
-  transport: Transport;
-  sourceIp?: string;
-  userAgent?: string;
-}
 
 export interface NewConnection {
   connectionId: string;
@@ -68,7 +50,6 @@ export interface ConnectionStore {
    * case: then only an exact match names one). A name that does not name exactly one user names nobody.
    */
   listForTarget(target: string): Promise<ConnectionRecord[]>;
-  /** Moves a live connection's `tokenExp` forward (never back); `undefined` when the row is gone. */
   /**
    * `reauth`: records a fresh token's `exp` and groups on a live row. Never moves `tokenExp` backwards
    * (a stale reauth must not shorten a newer one); the same `exp` again is accepted.
@@ -88,25 +69,6 @@ export interface ConnectionStoreOptions {
 
 /** Longest user agent kept; the header is client-controlled. */
 const USER_AGENT_MAX_LENGTH = 512;
-
-type Row = { [K in keyof ConnectionRecord]?: ConnectionRecord[K] | undefined } & Record<string, unknown>;
-
-function toRecord(row: Row): ConnectionRecord {
-  const record: ConnectionRecord = {
-    connectionId: String(row.connectionId),
-    userId: String(row.userId),
-    username: String(row.username),
-    groups: Array.isArray(row.groups) ? row.groups.map(String) : [],
-    connectedAt: Number(row.connectedAt),
-    tokenExp: Number(row.tokenExp),
-    expireAt: Number(row.expireAt),
-    transport: row.transport === "subprotocol" ? "subprotocol" : "query",
-  };
-  if (row.email) record.email = row.email;
-  if (row.sourceIp) record.sourceIp = row.sourceIp;
-  if (row.userAgent) record.userAgent = row.userAgent;
-  return record;
-}
 
 /** Runs a DynamoDB call; its failure becomes a `DependencyError` naming the operation. */
 async function dynamo<T>(operation: string, call: () => Promise<T>): Promise<T> {
@@ -133,7 +95,7 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
         .where(({ expireAt }, { gt }) => gt(expireAt, cutoff))
         .go({ pages: "all" }),
     );
-    return data.map((row) => toRecord(row)).filter(isLive);
+    return data.map((row) => decodeConnectionRow(row)).filter(isLive);
   }
 
   /** User ids with a live alias row for `username` (lower-cased); a hint only, see `listForUsername`. */
@@ -165,34 +127,29 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
   return {
     async register(input) {
       const { identity } = input;
-      const expireAt = expireAtFor(input.connectedAt);
-      const item = {
-        shard: shardOf(input.connectionId),
+      const record: ConnectionRecord = {
         connectionId: input.connectionId,
-        userId: identity.userId,
-        username: identity.username,
-        ...(identity.email ? { email: identity.email } : {}),
-        groups: identity.groups,
+        ...connectionIdentityOf(identity, identity.transport),
         connectedAt: input.connectedAt,
-        tokenExp: identity.tokenExp,
-        expireAt,
-        transport: identity.transport,
+        expireAt: expireAtFor(input.connectedAt),
         ...(input.sourceIp ? { sourceIp: input.sourceIp } : {}),
         ...(input.userAgent ? { userAgent: input.userAgent.slice(0, USER_AGENT_MAX_LENGTH) } : {}),
       };
       // Two independent puts (dynalite has no transactions). The alias first: a connection row is
       // never reachable by username before its alias exists, and a stray alias is harmless.
       await dynamo("put username", () =>
-        usernames.put({ usernameKey: usernameKeyOf(identity.username), userId: identity.userId, expireAt }).go(),
+        usernames
+          .put({ usernameKey: usernameKeyOf(identity.username), userId: identity.userId, expireAt: record.expireAt })
+          .go(),
       );
-      await dynamo("put connection", () => connections.put(item).go());
-      return toRecord(item);
+      await dynamo("put connection", () => connections.put(encodeConnectionRow(record)).go());
+      return record;
     },
 
     async get(connectionId) {
       const { data } = await dynamo("get", () => connections.get({ shard: shardOf(connectionId), connectionId }).go());
       if (!data) return undefined;
-      const record = toRecord(data);
+      const record = decodeConnectionRow(data);
       return isLive(record) ? record : undefined;
     },
 
@@ -232,14 +189,14 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
             ({ expireAt, tokenExp: current }, { gt, lte }) => `${gt(expireAt, cutoff)} AND ${lte(current, tokenExp)}`,
           )
           .go({ response: "all_new" });
-        return toRecord(data);
+        return decodeConnectionRow(data);
       } catch (error) {
         if (isConditionalFailure(error)) {
           // Either the row is gone/expired or it already holds a later exp: tell them apart.
           const { data } = await dynamo("get", () =>
             connections.get({ shard: shardOf(connectionId), connectionId }).go(),
           );
-          const record = data ? toRecord(data) : undefined;
+          const record = data ? decodeConnectionRow(data) : undefined;
           return record && isLive(record) ? record : undefined;
         }
         throw new DependencyError("connections table: update token expiry failed", { cause: error });
@@ -255,13 +212,13 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
         do {
           const from: string | null = cursor;
           const query = connections.query.primary({ shard });
-          const result: { data: Row[]; cursor: string | null } = await dynamo("walk", () =>
+          const result: { data: StoredRow[]; cursor: string | null } = await dynamo("walk", () =>
             walkOptions.includeExpired
               ? query.go({ cursor: from, limit })
               : query.where(({ expireAt }, { gt }) => gt(expireAt, cutoff)).go({ cursor: from, limit }),
           );
           const { data } = result;
-          const records = data.map((row) => toRecord(row));
+          const records = data.map((row) => decodeConnectionRow(row));
           const visible = walkOptions.includeExpired ? records : records.filter(isLive);
           if (visible.length > 0) yield visible;
           cursor = result.cursor;

@@ -70,6 +70,35 @@ export const ROUTE_HANDLERS: Readonly<Record<RouteKey, string>> = {
 /** Handler module of the `$connect` REQUEST authorizer. */
 export const AUTHORIZER_HANDLER = "authorizer";
 
+/** Handler modules of the scheduled sweeper and of the IAM-invoked push to a user. */
+export const JOB_HANDLERS = { sweep: "sweep", notify: "notify" } as const;
+
+/**
+ * The DynamoDB actions each handler module makes on the connections table (and its indexes); infra
+ * grants each function exactly these and nothing else. Only functions that record connections may
+ * write new rows (`PutItem`); nothing scans, batches or uses transactions. The deploy tests record the
+ * calls every handler really makes and fail when one is missing here or granted without being used.
+ */
+export const TABLE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  authorizer: [],
+  /** Records the connection and the user's sign-in name. */
+  connect: ["dynamodb:PutItem"],
+  disconnect: ["dynamodb:DeleteItem"],
+  /** Message routes read the sender's row; a send that meets a closed connection deletes its row. */
+  default: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+  ping: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+  /** Lists the caller's other connections. */
+  whoami: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"],
+  /** Finds the target's connections by user id or sign-in name. */
+  sendmessage: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"],
+  /** Extends the connection's token expiry in place. */
+  reauth: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+  /** Walks every shard of the registry. */
+  broadcast: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"],
+  sweep: ["dynamodb:Query", "dynamodb:DeleteItem"],
+  notify: ["dynamodb:Query", "dynamodb:DeleteItem"],
+};
+
 /** Subprotocol that carries the token: the client offers `[SUBPROTOCOL, <JWT>]`, the server answers `SUBPROTOCOL`. */
 export const SUBPROTOCOL = "wsauth.v1";
 /** Query string parameter that carries the token (compatible with the original sample). */

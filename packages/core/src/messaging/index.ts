@@ -1,15 +1,13 @@
 export { createMessenger, type DeliveryReport, isGone, type Messenger, type MessengerOptions } from "./messenger";
+export { type NotifyInput, type NotifyOptions, notifyInputSchema, notifyUser } from "./notify";
 export {
   createRealtime,
   type IncomingMessage,
   MESSAGE_ROUTES,
   type MessageRouteKey,
-  type NotifyInput,
-  notifyInputSchema,
   REAUTH_REFUSALS,
   type Realtime,
   type RealtimeOptions,
   type ReauthVerifier,
-  type SweepOptions,
-  type SweepReport,
 } from "./realtime";
+export { type SweepOptions, type SweepReport, sweepConnections } from "./sweep";

@@ -1,30 +1,19 @@
-import pMap from "p-map";
-import { z } from "zod";
-import { type ConnectionIdentity, parseAuthorizerContext, reasonOf } from "../auth/index";
+import { type ConnectionIdentity, decodeAuthorizerContext, type Identity, reasonOf } from "../auth/index";
 import type { ConnectionRecord, ConnectionStore, NewConnection } from "../connection/index";
-import { CONNECTION_SHARDS } from "../connection/index";
-import { ADMIN_GROUP, LIMITS, ROUTE, SWEEP } from "../constants/index";
-import { DependencyError, type ErrorCode, IdentityError, InputError, WsAuthError } from "../errors/index";
+import { ADMIN_GROUP, ROUTE } from "../constants/index";
+import { DependencyError, type ErrorCode, IdentityError, WsAuthError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
-import {
-  assertDataSize,
-  frames,
-  type JsonValue,
-  parseClientFrame,
-  parseEchoBody,
-  type ServerFrame,
-  SYSTEM_SENDER,
-  TARGET_MAX_LENGTH,
-  toIsoTime,
-} from "../protocol/index";
+import { frames, parseClientFrame, parseEchoBody, type ServerFrame, toIsoTime } from "../protocol/index";
 import type { DeliveryReport, Messenger } from "./messenger";
+import { notifyUser } from "./notify";
+import { type SweepOptions, type SweepReport, sweepConnections } from "./sweep";
 
 /**
  * Verifies a fresh token for `reauth`. The auth core's verifier (`sharedTokenVerifier` in
  * `@wsauth/core/auth`) satisfies it; it rejects with `WsAuthError`s carrying stable codes.
  */
 export interface ReauthVerifier {
-  verify(token: string): Promise<Pick<ConnectionIdentity, "userId" | "tokenExp" | "groups">>;
+  verify(token: string): Promise<Pick<Identity, "userId" | "tokenExp" | "groups">>;
 }
 
 /** A frame as a message route receives it. */
@@ -47,39 +36,6 @@ export const MESSAGE_ROUTES = [
   ROUTE.broadcast,
 ] as const;
 export type MessageRouteKey = (typeof MESSAGE_ROUTES)[number];
-
-export interface SweepReport {
-  /** Rows looked at. */
-  scanned: number;
-  /** Rows past `expireAt` deleted. */
-  expired: number;
-  /** Connections past their token's `exp` or the lifetime cap, closed and deleted. */
-  closed: number;
-  /** Of those, already gone at the gateway. */
-  gone: number;
-  /** Rows read with an expired token that a `reauth` renewed before the sweep acted: left open. */
-  renewed: number;
-  failed: number;
-  /** True when the run stopped before the last shard to stay inside its invocation's time. */
-  stoppedEarly: boolean;
-}
-
-export interface SweepOptions {
-  /** Time left in this invocation (Lambda's `context.getRemainingTimeInMillis`); unbounded if absent. */
-  remainingTimeMs?: () => number;
-}
-
-/** Input of `notify` (backend services pushing to a user). */
-export const notifyInputSchema = z
-  .strictObject({
-    userId: z.string().trim().min(1).max(TARGET_MAX_LENGTH).optional(),
-    username: z.string().trim().min(1).max(TARGET_MAX_LENGTH).optional(),
-    data: z.json(),
-  })
-  .refine((input) => (input.userId === undefined) !== (input.username === undefined), {
-    message: "give exactly one of userId or username",
-  });
-export type NotifyInput = z.infer<typeof notifyInputSchema>;
 
 export interface RealtimeOptions {
   store: ConnectionStore;
@@ -106,7 +62,7 @@ export interface Realtime {
   /** Closes a connection at the gateway and deletes its row. */
   close(connectionId: string): Promise<"closed" | "gone">;
   /** Closes connections whose token expired or that outlived the lifetime cap; deletes dead rows. */
-  sweep(options?: SweepOptions): Promise<SweepReport>;
+  sweep(options?: Pick<SweepOptions, "remainingTimeMs">): Promise<SweepReport>;
   /** Pushes `data` to every live connection of a user, as a `message` from `system`. */
   notify(input: unknown): Promise<DeliveryReport>;
 }
@@ -123,11 +79,6 @@ export const REAUTH_REFUSALS: Readonly<Partial<Record<ErrorCode, string>>> = {
 
 /** What a `sendmessage` that reached nobody answers, whoever `to` named: an unknown user or an offline one. */
 const NOTHING_DELIVERED = { delivered: 0, gone: 0, failed: 0 } as const;
-
-function describe(error: z.ZodError): string {
-  const issue = error.issues[0];
-  return issue ? `${issue.path.length > 0 ? issue.path.join(".") : "input"}: ${issue.message}` : "invalid input";
-}
 
 export function createRealtime(options: RealtimeOptions): Realtime {
   const { store, messenger } = options;
@@ -151,7 +102,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
    * token has expired, to see whether a `reauth` extended it.
    */
   async function callerOf(route: MessageRouteKey, message: IncomingMessage): Promise<ConnectionRecord> {
-    const identity = parseAuthorizerContext(message.authorizer);
+    const identity = decodeAuthorizerContext(message.authorizer);
     const fromContext = (context: ConnectionIdentity): ConnectionRecord => ({
       connectionId: message.connectionId,
       ...context,
@@ -287,88 +238,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     reply,
     close: (connectionId) => messenger.disconnect(connectionId),
 
-    async sweep(sweepOptions = {}) {
-      const report: SweepReport = {
-        scanned: 0,
-        expired: 0,
-        closed: 0,
-        gone: 0,
-        renewed: 0,
-        failed: 0,
-        stoppedEarly: false,
-      };
-      const nowMs = now();
-      const nowSeconds = Math.floor(nowMs / 1000);
-      const remaining = sweepOptions.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
-      // Each run starts where the previous one did not: a backlog cannot starve the later shards.
-      const startShard = Math.floor(nowMs / SWEEP.intervalMs) % CONNECTION_SHARDS;
-
-      /**
-       * Closes one connection whose token had expired when its page was read. The row is deleted only
-       * if the token is still expired (a `reauth` may have renewed it since), and the gateway is asked
-       * to close the connection only when that delete succeeded.
-       */
-      async function closeExpiredToken(record: ConnectionRecord): Promise<void> {
-        if (!(await store.removeIfTokenExpired(record.connectionId, nowSeconds))) {
-          report.renewed += 1;
-          return;
-        }
-        await messenger.toConnection(
-          record.connectionId,
-          frames.error("token_expired", "the token of this connection has expired"),
-        );
-        const outcome = await messenger.disconnect(record.connectionId, { rowRemoved: true });
-        report.closed += 1;
-        if (outcome === "gone") report.gone += 1;
-      }
-
-      for await (const page of store.walk({ includeExpired: true, startShard })) {
-        await pMap(
-          page,
-          async (record) => {
-            report.scanned += 1;
-            try {
-              if (record.expireAt * 1000 <= nowMs) {
-                await store.remove(record.connectionId);
-                report.expired += 1;
-              } else if (record.connectedAt + LIMITS.connectionLifetimeMs <= nowMs) {
-                // Past the lifetime cap: no `reauth` extends that, so no condition is needed.
-                const outcome = await messenger.disconnect(record.connectionId);
-                report.closed += 1;
-                if (outcome === "gone") report.gone += 1;
-              } else if (record.tokenExp <= nowSeconds) {
-                await closeExpiredToken(record);
-              }
-            } catch (error) {
-              report.failed += 1;
-              log.error("sweep could not close a connection", {
-                code: error instanceof WsAuthError ? error.code : "internal",
-                connectionId: record.connectionId,
-                error,
-              });
-            }
-          },
-          { concurrency: 8 },
-        );
-        if (remaining() < SWEEP.reserveMs) {
-          report.stoppedEarly = true;
-          break;
-        }
-      }
-      log.info("sweep finished", { ...report, startShard });
-      return report;
-    },
-
-    async notify(input) {
-      const parsed = notifyInputSchema.safeParse(input);
-      if (!parsed.success) throw new InputError("validation_failed", describe(parsed.error));
-      const { userId, username, data } = parsed.data;
-      assertDataSize(data);
-      // An explicit `userId` names a user id only, never someone signing in with that string.
-      const targets = userId !== undefined ? await store.listByUser(userId) : await store.listForTarget(username ?? "");
-      const report = await messenger.toConnections(targets, frames.message(SYSTEM_SENDER, data as JsonValue, now()));
-      log.info("notified", { by: userId === undefined ? "username" : "userId", ...report });
-      return report;
-    },
+    sweep: (sweepOptions = {}) => sweepConnections({ store, messenger, now, log, ...sweepOptions }),
+    notify: (input) => notifyUser(input, { store, messenger, now, log }),
   };
 }

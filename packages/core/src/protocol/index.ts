@@ -3,6 +3,7 @@ export {
   type BroadcastFrame,
   type ClientFrame,
   clientFrameSchemas,
+  describeIssue,
   isMessageRoute,
   jsonByteLength,
   MESSAGE_DATA_MAX_BYTES,
@@ -14,15 +15,16 @@ export {
   type ReauthFrame,
   type SendMessageFrame,
   TARGET_MAX_LENGTH,
-} from "./client";
+} from "./client-frames";
 export {
   frames,
   type IdentityFrame,
   type JsonValue,
   parseServerFrame,
   type Sender,
+  type SentFrame,
   type ServerFrame,
   SYSTEM_SENDER,
   serverFrameSchema,
   toIsoTime,
-} from "./server";
+} from "./server-frames";

@@ -1,5 +1,5 @@
-import { LIMITS } from "@wsauth/core/constants";
 import { describe, expect, it } from "vitest";
+import { LIMITS } from "../constants/index";
 import {
   frames,
   MESSAGE_DATA_MAX_BYTES,

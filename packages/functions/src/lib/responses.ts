@@ -1,31 +1,21 @@
 import type { SUBPROTOCOL } from "@wsauth/core/constants";
-import { isClientSafe, toWsAuthError, type WsAuthError } from "@wsauth/core/errors";
+import { ERROR_WIRE, isClientSafe, toWire, toWsAuthError, type WsAuthError } from "@wsauth/core/errors";
 import type { Log } from "@wsauth/core/logging";
 import type { Realtime } from "@wsauth/core/messaging";
 import { frames } from "@wsauth/core/protocol";
 import type { GatewayResponse } from "./events";
 
 /**
- * How outcomes become gateway responses and error frames: the one place this is decided.
+ * How handler outcomes become gateway responses (what each error code shows a client is decided by
+ * `ERROR_WIRE` in `@wsauth/core/errors`):
  * - `$connect`: success is 200, with `Sec-WebSocket-Protocol: wsauth.v1` whenever the client offered
  *   it (the browser fails the handshake unless the server picks one it offered). Any failure
  *   rejects the upgrade with 500 and no detail; the log has the code.
- * - Message routes: always 200. A client error (bad input, identity) is answered with an `error`
- *   frame with its code and message; a dependency failure or bug is logged with its code and the
- *   client gets the code and a generic message. `token_expired` also closes the connection.
+ * - Message routes: always 200. A failure is answered with an `error` frame (`toWire`: the code, and
+ *   the error's own message only for client errors); codes that close the connection also close it.
  */
 export const OK: GatewayResponse = { statusCode: 200 };
 export const FAILED: GatewayResponse = { statusCode: 500 };
-
-const GENERIC_MESSAGES: Partial<Record<WsAuthError["code"], string>> = {
-  dependency_failed: "a service the server depends on failed; try again",
-  timeout: "the server timed out; try again",
-};
-
-/** The `error` frame's message: the error's own for client errors, a generic one otherwise. */
-export function clientMessageOf(error: WsAuthError): string {
-  return isClientSafe(error) ? error.message : (GENERIC_MESSAGES[error.code] ?? "internal error");
-}
 
 /** Client errors are routine (info); dependency failures and bugs are errors, with their cause. */
 export function logFailure(log: Log, message: string, error: WsAuthError, fields: Record<string, unknown>): void {
@@ -52,8 +42,9 @@ export async function routeFailed(
   const error = toWsAuthError(thrown);
   logFailure(log, "message rejected", error, { connectionId });
   try {
-    await realtime().reply(connectionId, frames.error(error.code, clientMessageOf(error)));
-    if (error.code === "token_expired") await realtime().close(connectionId);
+    const wire = toWire(error);
+    await realtime().reply(connectionId, frames.error(wire.code, wire.message));
+    if (ERROR_WIRE[error.code].closesConnection) await realtime().close(connectionId);
   } catch (replyError) {
     // The management API or the configuration failed too: the log is all that is left.
     logFailure(log, "could not answer a rejected message", toWsAuthError(replyError), { connectionId });

@@ -4,8 +4,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import { createMessenger } from "@wsauth/core/messaging";
+import { capturedLogs } from "@wsauth/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { capturedLogs } from "../../../../test/helpers/log-capture";
 import { dependencyRequestHandler } from "./runtime";
 
 /** A dependency that accepts connections and never answers. */

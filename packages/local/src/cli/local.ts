@@ -22,7 +22,8 @@ import { DEMO_USERS } from "../cognito";
 import { consoleReporter, describeError, LocalStackError } from "../runner";
 import { type LocalStack, outputsPath, PORT_ROLES, type PortName, REPO_ROOT, startLocalStack } from "../stack";
 
-// Node 20 is this project's runtime: the AWS SDK's notice about its future Node 22 floor is noise here.
+// This tool runs on the developer's Node (20 or later; deployed functions use a current Lambda runtime):
+// the AWS SDK's notice about its future Node 22 floor is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const USAGE = [

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL } from "@wsauth/core/constants";
+import { type ConnectionsServer, startConnectionsServer } from "@wsauth/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ConnectionsServer, startConnectionsServer } from "../../../../test/helpers/connections-server";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "../dynamo";
 import { runWs } from "./ws";
 

@@ -9,8 +9,10 @@ import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import { toWsAuthError } from "@wsauth/core/errors";
 import { createMessenger } from "@wsauth/core/messaging";
 import { assertDataSize, frames, type JsonValue, parseJsonBody, SYSTEM_SENDER } from "@wsauth/core/protocol";
+import { ToolingError } from "../runner";
 
-// Node 20 is this project's runtime: the AWS SDK's notice about its future Node 22 floor is noise here.
+// This tool runs on the developer's Node (20 or later; deployed functions use a current Lambda runtime):
+// the AWS SDK's notice about its future Node 22 floor is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /**
@@ -44,7 +46,8 @@ export interface WsTarget {
   source: string;
 }
 
-export class CliError extends Error {}
+/** A usage or configuration problem of `pnpm ws`: printed as one line, exit code 1. */
+export class CliError extends ToolingError {}
 
 export interface WsIo {
   out(line: string): void;

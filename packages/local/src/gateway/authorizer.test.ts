@@ -6,7 +6,7 @@ import {
   missingIdentitySource,
   parseIdentitySources,
   wildcardMatch,
-} from "./authorizer.js";
+} from "./authorizer";
 
 const ARN = "arn:aws:execute-api:us-east-1:000000000000:local/local/$connect";
 const policy = (statements: unknown[], context?: unknown) => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FrameSizeGuard } from "./frames.js";
+import { FrameSizeGuard } from "./frames";
 
 /** A masked client frame header for `length` payload bytes (payload itself not needed by the guard). */
 function frame(opcode: number, length: number, fin = true): Buffer {

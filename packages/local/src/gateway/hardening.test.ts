@@ -9,8 +9,8 @@ import {
   recording,
   startTestGateway,
   type TestClient,
-} from "../../test/gateway/harness.js";
-import type { Gateway } from "./index.js";
+} from "./conformance/harness";
+import type { Gateway } from "./index";
 
 /** What a hostile or broken client can do to the gateway: it must affect nobody but itself. */
 describe("gateway: hostile clients", () => {

@@ -17,5 +17,5 @@
  * - Idle time restarts on every client data or ping frame; messages the server sends do not count.
  * - `@connections` POST: valid UTF-8 is sent as a text frame, anything else as a binary frame.
  */
-export { startGateway } from "./gateway.js";
-export type { Gateway, GatewayLimits, GatewayOptions, LambdaHandler, RouteTable } from "./types.js";
+export { startGateway } from "./gateway";
+export type { Gateway, GatewayLimits, GatewayOptions, LambdaHandler, RouteTable } from "./types";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
-import type { LambdaHandler } from "./types.js";
+import type { LambdaHandler } from "./types";
 
 /** What came of one handler invocation. A handler that throws or hangs never escapes this. */
 export type Invocation =

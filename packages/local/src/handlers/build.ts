@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type BuildFailure, build, type Plugin } from "esbuild";
+import { ToolingError } from "../runner";
 
 /**
  * Bundles handler modules with esbuild: our own code (packages/functions, packages/core) is bundled
@@ -36,7 +37,8 @@ export interface HandlerBuild {
   missing: string[];
 }
 
-export class HandlerBuildError extends Error {}
+/** The handlers do not compile: `message` is esbuild's first error, `path:line:col: text`. */
+export class HandlerBuildError extends ToolingError {}
 
 /** `path:line:col: text` of esbuild's first error, paths relative to `root`. */
 function describeBuildFailure(failure: BuildFailure, root: string): string {

@@ -1,10 +1,14 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AUTHORIZER_HANDLER, ROUTE_HANDLERS } from "@wsauth/core/constants";
+import { AUTHORIZER_HANDLER, JOB_HANDLERS, ROUTE_HANDLERS } from "@wsauth/core/constants";
 import type { LambdaHandler, RouteTable } from "../gateway";
 import type { Reporter } from "../runner";
 import { buildHandlers, buildWorker, HandlerBuildError, handlerSourcePath } from "./build";
+import type { CallRecorder } from "./recording";
+
+export type { CallRecorder, RecordedAwsCall, RecordedResourceRead } from "./recording";
+
 import { watchSources } from "./watch";
 import { startWorker, type WorkerHandle } from "./worker-handle";
 
@@ -31,6 +35,8 @@ export interface HandlerHostOptions {
   integrationTimeoutMs: number;
   /** Defaults to this repository. */
   root?: string;
+  /** Receives every AWS call and `Resource` read the handlers make (the deploy tests' IAM and link checks). */
+  recorder?: CallRecorder;
 }
 
 export interface HandlerStatus {
@@ -47,14 +53,20 @@ export interface HandlerStatus {
 export interface HandlerHost {
   routes: RouteTable;
   authorizer: LambdaHandler;
+  /** The scheduled sweeper and the IAM-invoked push (JOB_HANDLERS), invoked directly. */
+  jobs: Record<keyof typeof JOB_HANDLERS, LambdaHandler>;
   status(): HandlerStatus;
   /** Rebuilds and swaps in a new generation; on a build error the current one keeps serving. */
   reload(): Promise<HandlerStatus>;
   close(): Promise<void>;
 }
 
-/** Every handler module the local stack serves: the authorizer and one per route. */
-export const HANDLER_MODULES: readonly string[] = [AUTHORIZER_HANDLER, ...new Set(Object.values(ROUTE_HANDLERS))];
+/** Every handler module the local stack serves: the authorizer, one per route and the jobs. */
+export const HANDLER_MODULES: readonly string[] = [
+  AUTHORIZER_HANDLER,
+  ...new Set(Object.values(ROUTE_HANDLERS)),
+  ...Object.values(JOB_HANDLERS),
+];
 
 export async function startHandlerHost(options: HandlerHostOptions): Promise<HandlerHost> {
   const root = options.root ?? REPO_ROOT;
@@ -76,7 +88,12 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
   const spawn = (files: Record<string, string>) =>
     startWorker({
       workerFile,
-      init: { files },
+      init: {
+        files,
+        ...(options.recorder
+          ? { record: { packageDirs: [join(root, "packages", "functions"), join(root, "packages", "core")] } }
+          : {}),
+      },
       env: { ...process.env, ...options.env },
       quiet: options.quiet,
       onUnhandled: (error) =>
@@ -84,6 +101,10 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
           `a handler left an unhandled ${error.name}: ${error.message.split("\n", 1)[0]} (fix: await or catch it; on AWS this crashes the function)`,
         ),
       onCrash: (reason) => void restartAfterCrash(reason),
+      onObservation: (observation) => {
+        if (observation.kind === "aws-call") options.recorder?.awsCall(observation.call);
+        else options.recorder?.resourceRead(observation.read);
+      },
     });
 
   const restartAfterCrash = async (reason: string) => {
@@ -210,6 +231,7 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
   return {
     routes,
     authorizer: forward(AUTHORIZER_HANDLER),
+    jobs: { sweep: forward(JOB_HANDLERS.sweep), notify: forward(JOB_HANDLERS.notify) },
     status: () => status,
     reload,
     async close() {

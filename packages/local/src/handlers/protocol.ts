@@ -1,8 +1,12 @@
+import type { RecordedAwsCall, RecordedResourceRead } from "./recording";
+
 /** Messages between the handler host (main thread) and a handler worker. Everything is structured-cloneable. */
 
 export interface WorkerInit {
   /** Module name -> bundled file. */
   files: Record<string, string>;
+  /** Record AWS calls and `Resource` reads (recording.ts); folders of the packages the handlers bundle. */
+  record?: { packageDirs: string[] };
 }
 
 /** The serialisable part of a Lambda context; the worker rebuilds `getRemainingTimeInMillis` from it. */
@@ -29,7 +33,12 @@ export type WorkerToHost =
   | { type: "ready"; loadFailures: Record<string, string> }
   | { type: "result"; id: number; ok: true; value: unknown }
   | { type: "result"; id: number; ok: false; error: SerializedError }
-  | { type: "unhandled"; error: SerializedError };
+  | { type: "unhandled"; error: SerializedError }
+  | { type: "observation"; observation: Observation };
+
+export type Observation =
+  | { kind: "aws-call"; call: RecordedAwsCall }
+  | { kind: "resource-read"; read: RecordedResourceRead };
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {

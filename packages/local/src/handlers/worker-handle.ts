@@ -4,6 +4,7 @@ import {
   type ContextFields,
   deserializeError,
   type HostToWorker,
+  type Observation,
   type SerializedError,
   type WorkerInit,
   type WorkerToHost,
@@ -40,6 +41,8 @@ export async function startWorker(options: {
   /** Drop the handlers' own stdout (their JSON logs) instead of forwarding it. */
   quiet: boolean;
   onUnhandled: (error: SerializedError) => void;
+  /** What the handlers used (only when `init.record` is set). */
+  onObservation?: (observation: Observation) => void;
   /** The worker died on its own (not terminated by us). */
   onCrash: (reason: string) => void;
 }): Promise<WorkerHandle> {
@@ -63,6 +66,7 @@ export async function startWorker(options: {
     worker.on("message", (message: WorkerToHost) => {
       if (message.type === "ready") resolve(message.loadFailures);
       else if (message.type === "unhandled") options.onUnhandled(message.error);
+      else if (message.type === "observation") options.onObservation?.(message.observation);
       else {
         const waiter = pending.get(message.id);
         if (!waiter) return;

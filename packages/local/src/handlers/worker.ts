@@ -2,6 +2,7 @@ import { pathToFileURL } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Context } from "aws-lambda";
 import { type ContextFields, type HostToWorker, serializeError, type WorkerInit, type WorkerToHost } from "./protocol";
+import { installRecorders, runAsModule } from "./recording";
 
 /**
  * A handler worker: one generation of bundled handlers, loaded in their own thread with their own
@@ -40,7 +41,9 @@ function lambdaContext(fields: ContextFields): Context {
 process.on("unhandledRejection", (error) => send({ type: "unhandled", error: serializeError(error) }));
 process.on("uncaughtException", (error) => send({ type: "unhandled", error: serializeError(error) }));
 
-const { files } = workerData as WorkerInit;
+const { files, record } = workerData as WorkerInit;
+// Before any handler module loads: the recorders must see the clients and `Resource` they create.
+if (record) installRecorders(record.packageDirs, (observation) => send({ type: "observation", observation }));
 const handlers = new Map<string, Handler>();
 const loadFailures: Record<string, string> = {};
 for (const [name, file] of Object.entries(files)) {
@@ -59,7 +62,7 @@ port.on("message", async (message: HostToWorker) => {
   const handler = handlers.get(message.module);
   try {
     if (!handler) throw new Error(`handler module "${message.module}" is not loaded`);
-    const value = await handler(message.event, lambdaContext(message.context));
+    const value = await runAsModule(message.module, () => handler(message.event, lambdaContext(message.context)));
     try {
       send({ type: "result", id: message.id, ok: true, value });
     } catch (error) {

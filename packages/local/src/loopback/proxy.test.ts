@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { httpRequest } from "../../../../test/helpers/http-request";
+import { httpRequest } from "../testing/index";
 import { type LoopbackProxy, startLoopbackProxy } from "./proxy";
 
 const get = async (port: number, host: string) => {

@@ -13,7 +13,7 @@ import { createLog, type Log } from "@wsauth/core/logging";
 import { type LocalCognito, startCognito } from "../cognito";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "../dynamo";
 import { type Gateway, type GatewayLimits, startGateway } from "../gateway";
-import { type HandlerHost, startHandlerHost } from "../handlers";
+import { type CallRecorder, type HandlerHost, startHandlerHost } from "../handlers";
 import { siteOrigins } from "../loopback";
 import {
   assertPortFree,
@@ -29,7 +29,7 @@ import { handlerEnvironment } from "./resources";
 import { startWeb, type WebSite, webEnvironment } from "./web";
 
 export { PORT_ROLES, type PortName, type StackPorts } from "./ports";
-export { handlerEnvironment } from "./resources";
+export { handlerEnvironment, type LinkedValues } from "./resources";
 export { webEnvironment } from "./web";
 
 /** The repository root (this file is packages/local/src/stack/index.ts). */
@@ -63,6 +63,8 @@ export interface LocalStackOptions {
    * use the ones it returns. Outputs keep the direct endpoints.
    */
   routeDependencies?: (direct: DependencyEndpoints) => Promise<DependencyEndpoints>;
+  /** Receives every AWS call and `Resource` read the handlers make (see handlers/recording.ts). */
+  recorder?: CallRecorder;
 }
 
 /** Where the handlers reach DynamoDB and the pool's JWKS. */
@@ -258,6 +260,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         quiet,
         reporter,
         integrationTimeoutMs: limits.integrationTimeoutMs ?? LIMITS.integrationTimeoutMs,
+        ...(options.recorder ? { recorder: options.recorder } : {}),
       });
     } catch (error) {
       await webSettled;

@@ -1,0 +1,187 @@
+import {
+  AUTHORIZER_HANDLER,
+  JWKS_SNAPSHOT_ENV,
+  ROUTE,
+  ROUTE_HANDLERS,
+  TABLE_ACTIONS,
+  TOKEN_POLICY_ENV,
+} from "@wsauth/core/constants";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  checkApi,
+  checkNarrowIam,
+  checkRemoval,
+  checkTokenVerifierEnvironment,
+  functionFor,
+  type Graph,
+  moduleOf,
+  resourcesOf,
+} from "./checks";
+import { deployShell, evaluate, mutableApp, mutated } from "./graph";
+
+// What `sst deploy` would create, for a personal stage (with the optional token policy set in the
+// shell, and credentials that must never reach the graph), for production and for `sst dev`; every
+// check also runs on a graph with one fact broken (or on infra source with one line changed) and must
+// fail there.
+
+const SECRET = "graph-test-secret-value-0123456789";
+const TOKEN = "graph-test-session-token-abcdefghij";
+const personalShell = deployShell({
+  [TOKEN_POLICY_ENV[0]]: "true",
+  [TOKEN_POLICY_ENV[1]]: "admins,ops",
+  AWS_ACCESS_KEY_ID: "AKIAGRAPHTEST",
+  AWS_SECRET_ACCESS_KEY: SECRET,
+  AWS_SESSION_TOKEN: TOKEN,
+});
+const plainShell = deployShell();
+
+let personal: Graph;
+let production: Graph;
+let dev: Graph;
+
+beforeAll(async () => {
+  [personal, production, dev] = await Promise.all([
+    evaluate({ stage: "alice", env: personalShell }),
+    evaluate({ stage: "production", env: plainShell }),
+    evaluate({ stage: "alice", dev: true, env: plainShell }),
+  ]);
+}, 180_000);
+
+describe("the deploy graph", () => {
+  it("is evaluated offline with SST's RPC calls answered locally", () => {
+    for (const graph of [personal, production]) {
+      expect(graph.resources.length).toBeGreaterThan(100);
+      expect(graph.rpc).toContain("Runtime.Build");
+      expect(graph.rpc).toContain("Provider.Aws.Bootstrap");
+    }
+    // `sst dev` registers each function with the CLI, whose live bridge then runs it on this machine.
+    expect(dev.rpc).toContain("Runtime.AddTarget");
+    const ours = dev.functions.filter((fn) => moduleOf(fn) !== undefined);
+    expect(ours).toHaveLength(Object.keys(TABLE_ACTIONS).length);
+    expect(dev.rpc.filter((method) => method === "Runtime.AddTarget").length).toBeGreaterThanOrEqual(ours.length);
+  });
+
+  it("has the WebSocket API, its authorizer and one function per route", () => {
+    for (const graph of [personal, production, dev]) checkApi(graph);
+  });
+
+  it("fails the API check when $connect loses its authorizer or a route its function", () => {
+    const connectRoute = (graph: Graph) =>
+      resourcesOf(graph, "aws:apigatewayv2/route:Route").find((route) => route.inputs.routeKey === ROUTE.connect);
+    expect(() =>
+      checkApi(
+        mutated(personal, (graph) => {
+          const route = connectRoute(graph);
+          if (route) route.inputs.authorizationType = "NONE";
+        }),
+      ),
+    ).toThrow("$connect has authorization NONE");
+    expect(() =>
+      checkApi(
+        mutated(personal, (graph) => {
+          graph.resources = graph.resources.filter(
+            (r) => !(r.type === "aws:apigatewayv2/route:Route" && r.inputs.routeKey === ROUTE.whoami),
+          );
+        }),
+      ),
+    ).toThrow("routes are [");
+    expect(() =>
+      checkApi(
+        mutated(personal, (graph) => {
+          const authorizer = resourcesOf(graph, "aws:apigatewayv2/authorizer:Authorizer")[0];
+          if (authorizer) authorizer.inputs.identitySources = ["route.request.querystring.idToken"];
+        }),
+      ),
+    ).toThrow("authorizer identity sources");
+  });
+
+  it("fails the API check when infra/realtime.ts stops putting the authorizer on $connect", async () => {
+    const app = mutableApp();
+    try {
+      app.edit("infra/realtime.ts", "{ auth: { lambda: authorizer.id } }", "{}");
+      const graph = await evaluate({ stage: "alice", env: plainShell, root: app.root });
+      expect(() => checkApi(graph)).toThrow("$connect has authorization NONE");
+    } finally {
+      app.remove();
+    }
+  }, 120_000);
+
+  it("keeps and protects production's table and user pool; other stages are removed completely", () => {
+    for (const graph of [personal, production, dev]) checkRemoval(graph);
+    expect(() =>
+      checkRemoval(
+        mutated(production, (graph) => {
+          const [pool] = resourcesOf(graph, "aws:cognito/userPool:UserPool");
+          if (pool) pool.options.retainOnDelete = false;
+        }),
+      ),
+    ).toThrow("production's aws:cognito/userPool:UserPool is not retained on delete");
+    expect(() =>
+      checkRemoval(
+        mutated(personal, (graph) => {
+          const [table] = resourcesOf(graph, "aws:dynamodb/table:Table");
+          if (table) table.options.protect = true;
+        }),
+      ),
+    ).toThrow("stage alice keeps aws:dynamodb/table:Table");
+  });
+
+  it("gives the token verifiers the JWKS snapshot and the WSAUTH_* settings of the deploying shell", () => {
+    checkTokenVerifierEnvironment(personal, personalShell);
+    checkTokenVerifierEnvironment(production, plainShell);
+    expect(functionFor(personal, AUTHORIZER_HANDLER).environment[TOKEN_POLICY_ENV[1]]).toBe("admins,ops");
+    expect(() =>
+      checkTokenVerifierEnvironment(
+        mutated(personal, (graph) => {
+          delete functionFor(graph, AUTHORIZER_HANDLER).environment[JWKS_SNAPSHOT_ENV];
+        }),
+        personalShell,
+      ),
+    ).toThrow("does not carry the pool's JWKS snapshot");
+    expect(() =>
+      checkTokenVerifierEnvironment(
+        mutated(personal, (graph) => {
+          delete functionFor(graph, ROUTE_HANDLERS.reauth).environment[TOKEN_POLICY_ENV[0]];
+        }),
+        personalShell,
+      ),
+    ).toThrow(`has ${TOKEN_POLICY_ENV[0]}=undefined, expected true`);
+    // The same graph checked against a shell without the settings: they must not appear from nowhere.
+    expect(() => checkTokenVerifierEnvironment(personal, plainShell)).toThrow(`expected undefined`);
+  });
+
+  it("grants no wildcard, scan or batch action, and each function exactly its table actions", () => {
+    for (const graph of [personal, production, dev]) checkNarrowIam(graph);
+    expect(() =>
+      checkNarrowIam(
+        mutated(personal, (graph) => {
+          const role = resourcesOf(graph, "aws:iam/role:Role").find((r) => r.name.includes("Sweep"));
+          const policies = role?.inputs.inlinePolicies as Array<{ policy: string }>;
+          const document = JSON.parse(policies[0]?.policy ?? "{}");
+          document.Statement[0].Action.push("dynamodb:Scan");
+          if (policies[0]) policies[0].policy = JSON.stringify(document);
+        }),
+      ),
+    ).toThrow("grants dynamodb:Scan");
+    expect(() =>
+      checkNarrowIam(
+        mutated(personal, (graph) => {
+          const statement = functionFor(graph, ROUTE_HANDLERS.whoami).policy[0];
+          if (statement) statement.Action = [...[statement.Action ?? []].flat(), "dynamodb:PutItem"];
+        }),
+      ),
+    ).toThrow("TABLE_ACTIONS says");
+  });
+
+  it("writes no credential, secret or copy of the deploying shell", () => {
+    const text = JSON.stringify(personal);
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(TOKEN);
+    const [builder] = resourcesOf(personal, "command:local:Command");
+    const environment = builder?.inputs.environment as Record<string, string>;
+    expect(Object.keys(environment)).toContain("NEXT_PUBLIC_USER_POOL_ID");
+    expect(environment.PATH).toBeUndefined();
+    expect(environment.HOME).toBeUndefined();
+    expect(functionFor(personal, AUTHORIZER_HANDLER).environment.SST_KEY).toBe("[redacted]");
+  });
+});

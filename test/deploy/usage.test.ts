@@ -1,0 +1,291 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { encodeAuthorizerContext } from "@wsauth/core/auth";
+import { createConnectionStore } from "@wsauth/core/connection";
+import {
+  AUTHORIZER_HANDLER,
+  LIMITS,
+  LOCAL,
+  ROUTE,
+  SUBPROTOCOL,
+  SWEEP,
+  TOKEN_QUERY_PARAM,
+} from "@wsauth/core/constants";
+import { messageEvent } from "@wsauth/core/testing";
+import { localDynamoClient } from "@wsauth/local/dynamo";
+import type { RecordedAwsCall, RecordedResourceRead } from "@wsauth/local/handlers";
+import { signInDemoUser, startTestStack, type TestStack } from "@wsauth/local/testing";
+import type { Context } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { allows, functionFor, type Graph, type GraphFunction, moduleOf, resourcesOf } from "./checks";
+import { deployShell, evaluate, mutated } from "./graph";
+
+// IAM and links, both ways: the local stack runs the real handlers through every route and job while
+// recording each AWS call (as IAM action + resource) and each `Resource.<Name>` read per handler
+// module. Every call must be allowed by that function's policy in the deploy graph, every read must be
+// a link of that function; and every action granted and every resource linked must be used.
+
+/**
+ * Grants that the tests cannot see used, and why. The `Realtime` link grants `@connections` access to
+ * every function linked to it; these two build the shared runtime (which reads the endpoint) but
+ * never send.
+ */
+const UNUSED_GRANTS: Record<string, readonly string[]> = {
+  connect: ["execute-api:ManageConnections"],
+  disconnect: ["execute-api:ManageConnections"],
+};
+
+const lambdaContext = {
+  functionName: "deploy-usage",
+  functionVersion: "$LATEST",
+  invokedFunctionArn: `arn:aws:lambda:${LOCAL.region}:${LOCAL.accountId}:function:deploy-usage`,
+  memoryLimitInMB: "128",
+  awsRequestId: "deploy-usage",
+  logGroupName: "/aws/lambda/deploy-usage",
+  logStreamName: "local",
+  // A whole invocation ahead, as the sweep has when it starts (it stops taking pages near its end).
+  getRemainingTimeInMillis: () => SWEEP.timeoutSeconds * 1000,
+} as Context;
+
+interface Frame {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** A socket with a queue of received frames. */
+async function open(url: string, protocols?: string[]) {
+  const socket = new WebSocket(url, protocols);
+  const frames: Frame[] = [];
+  const waiters: Array<{ type: string; resolve: (frame: Frame) => void }> = [];
+  socket.on("message", (data) => {
+    const frame = JSON.parse(String(data)) as Frame;
+    const index = waiters.findIndex((waiter) => waiter.type === frame.type);
+    if (index >= 0) waiters.splice(index, 1)[0]?.resolve(frame);
+    else frames.push(frame);
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+  });
+  return {
+    send: (frame: object) => socket.send(JSON.stringify(frame)),
+    next: (type: string) =>
+      new Promise<Frame>((resolve) => {
+        const index = frames.findIndex((frame) => frame.type === type);
+        if (index >= 0) resolve(frames.splice(index, 1)[0] as Frame);
+        else waiters.push({ type, resolve });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        socket.once("close", () => resolve());
+        socket.close(1000);
+      }),
+  };
+}
+
+function claims(idToken: string): { sub: string; email: string; exp: number; "cognito:groups"?: string[] } {
+  return JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString("utf8"));
+}
+
+let stack: TestStack;
+let graph: Graph;
+const calls: RecordedAwsCall[] = [];
+const reads: RecordedResourceRead[] = [];
+
+beforeAll(async () => {
+  // The vanished connections make the handlers warn "reply not delivered" (on stderr, from the handler
+  // worker); the reports asserted below say the same, so the run stays quiet.
+  process.env.WSAUTH_LOG_LEVEL = "error";
+  [graph, stack] = await Promise.all([
+    evaluate({ stage: "alice", env: deployShell() }),
+    startTestStack({
+      recorder: { awsCall: (call) => calls.push(call), resourceRead: (read) => reads.push(read) },
+    }),
+  ]);
+  const { outputs } = stack;
+  const alice = await signInDemoUser(outputs, 0);
+  const bob = await signInDemoUser(outputs, 1);
+  const aliceClaims = claims(alice.idToken);
+  const bobClaims = claims(bob.idToken);
+  const aliceSocket = await open(outputs.webSocketUrl, [SUBPROTOCOL, alice.idToken]);
+  const bobSocket = await open(`${outputs.webSocketUrl}?${TOKEN_QUERY_PARAM}=${encodeURIComponent(bob.idToken)}`);
+
+  // Rows of connections the gateway does not hold (a client that vanished without `$disconnect`):
+  // sends to them answer 410 and the sender prunes them.
+  const client = localDynamoClient(outputs.dynamoEndpoint);
+  const store = createConnectionStore({ tableName: outputs.tableName, client });
+  const identityOf = (c: typeof aliceClaims) => ({
+    userId: c.sub,
+    username: c.email,
+    email: c.email,
+    groups: c["cognito:groups"] ?? [],
+    tokenExp: c.exp,
+    transport: "subprotocol" as const,
+  });
+  const vanished = async (c: typeof aliceClaims, connectedAt = Date.now()) => {
+    const connectionId = `gone${randomUUID().replaceAll("-", "").slice(0, 12)}=`;
+    await store.register({ connectionId, identity: identityOf(c), connectedAt });
+    return connectionId;
+  };
+
+  try {
+    aliceSocket.send({ action: ROUTE.whoami });
+    await aliceSocket.next("identity");
+    aliceSocket.send({ action: ROUTE.ping });
+    await aliceSocket.next("pong");
+    aliceSocket.send({ action: "hello" });
+    await aliceSocket.next("echo");
+
+    await vanished(bobClaims);
+    aliceSocket.send({ action: ROUTE.sendmessage, to: bobClaims.email, data: { n: 1 } });
+    expect(await aliceSocket.next("sent")).toMatchObject({ delivered: 1, gone: 1 });
+    await bobSocket.next("message");
+
+    await vanished(bobClaims);
+    aliceSocket.send({ action: ROUTE.broadcast, data: { n: 2 } });
+    await bobSocket.next("broadcast");
+
+    const fresh = await signInDemoUser(outputs, 0);
+    aliceSocket.send({ action: ROUTE.reauth, token: fresh.idToken });
+    await aliceSocket.next("reauthenticated");
+
+    // The sender itself vanished before the reply: each message route prunes its own row. The context
+    // API Gateway hands over still carries the token expiry of `$connect`, long past: echo and ping
+    // then read the row to see whether a `reauth` extended it.
+    for (const [routeKey, body] of [
+      [ROUTE.ping, { action: ROUTE.ping }],
+      [ROUTE.default, { action: "hello" }],
+      [ROUTE.whoami, { action: ROUTE.whoami }],
+      [ROUTE.reauth, { action: ROUTE.reauth, token: fresh.idToken }],
+    ] as const) {
+      const connectionId = await vanished(aliceClaims);
+      const expired = { ...identityOf(aliceClaims), tokenExp: Math.floor(Date.now() / 1000) - 60 };
+      const authorizer = { principalId: aliceClaims.sub, ...encodeAuthorizerContext(expired) };
+      await stack.handlers.routes[routeKey]?.(
+        messageEvent(routeKey, JSON.stringify(body), { connectionId, authorizer }),
+        lambdaContext,
+      );
+    }
+
+    // The jobs: a push to a user (one live connection, one vanished) and a sweep that closes a
+    // connection past the 2 h cap.
+    await vanished(bobClaims);
+    const report = await stack.handlers.jobs.notify({ userId: bobClaims.sub, data: { n: 3 } }, lambdaContext);
+    expect(report).toMatchObject({ delivered: 1, gone: 1 });
+    await vanished(bobClaims, Date.now() - LIMITS.connectionLifetimeMs - 60_000);
+    await stack.handlers.jobs.sweep({}, lambdaContext);
+
+    await aliceSocket.close();
+    await bobSocket.close();
+    // `$disconnect` runs after the close handshake.
+    const deadline = Date.now() + 10_000;
+    while (!calls.some((call) => call.module === "disconnect")) {
+      if (Date.now() > deadline) throw new Error("no $disconnect reached the registry within 10 s");
+      await sleep(50);
+    }
+  } finally {
+    client.destroy();
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** The ARN IAM evaluates for a recorded call, in the deploy graph's terms. */
+function arnOf(call: RecordedAwsCall): string {
+  const [table] = resourcesOf(graph, "aws:dynamodb/table:Table");
+  const [api] = resourcesOf(graph, "aws:apigatewayv2/api:Api");
+  const [stage] = resourcesOf(graph, "aws:apigatewayv2/stage:Stage");
+  const tablePrefix = `table/${LOCAL.tableName}`;
+  if (call.resource.startsWith(tablePrefix)) return `${table?.arn}${call.resource.slice(tablePrefix.length)}`;
+  const connection = /^@connections\/([A-Z]+)\/(.+)$/.exec(call.resource);
+  if (connection) {
+    const executionArn = `arn:aws:execute-api:${graph.region}:123456789012:${api?.id}`;
+    return `${executionArn}/${stage?.inputs.name}/${connection[1]}/@connections/${connection[2]}`;
+  }
+  throw new Error(`no ARN for ${call.action} on ${call.resource}`);
+}
+
+/** Calls not allowed by the policy of the function that made them. */
+function deniedCalls(target: Graph, recorded: RecordedAwsCall[]): string[] {
+  return recorded
+    .filter((call) => !allows(functionFor(target, call.module), call.action, arnOf(call)))
+    .map((call) => `${call.module}: ${call.action} on ${call.resource}`);
+}
+
+/** Granted actions of our functions that no recorded call used (outside UNUSED_GRANTS). */
+function unusedGrants(target: Graph, recorded: RecordedAwsCall[]): string[] {
+  return target.functions.flatMap((fn: GraphFunction) => {
+    const module = moduleOf(fn);
+    if (module === undefined) return [];
+    const granted = new Set(fn.policy.flatMap((statement) => [statement.Action ?? []].flat()));
+    return [...granted]
+      .filter((action) => !(UNUSED_GRANTS[module] ?? []).includes(action))
+      .filter((action) => !recorded.some((call) => call.module === module && call.action === action))
+      .map((action) => `${module}: ${action}`);
+  });
+}
+
+/** Reads of resources not linked to the reader, and links nobody reads. */
+function linkMismatches(target: Graph, recorded: RecordedResourceRead[]): string[] {
+  const linkReads = recorded.filter((read) => read.resource !== "App");
+  const unlinked = linkReads
+    .filter((read) => !functionFor(target, read.module).links.includes(read.resource))
+    .map((read) => `${read.module} reads ${read.resource}, which is not linked to it`);
+  const unread = target.functions.flatMap((fn) => {
+    const module = moduleOf(fn);
+    if (module === undefined) return [];
+    return fn.links
+      .filter((link) => !linkReads.some((read) => read.module === module && read.resource === link))
+      .map((link) => `${module} is linked to ${link} but never reads it`);
+  });
+  return [...unlinked, ...unread];
+}
+
+describe("what the handlers use against what the deploy graph grants", () => {
+  it("recorded calls from every handler module, inside invocations", () => {
+    const modules = new Set(calls.map((call) => call.module));
+    for (const fn of graph.functions) {
+      const module = moduleOf(fn);
+      if (module !== undefined && module !== AUTHORIZER_HANDLER) expect(modules, module).toContain(module);
+    }
+    expect(calls.filter((call) => call.module === "(module load)")).toEqual([]);
+  });
+
+  it("every AWS call a handler makes is allowed by its function's policy", () => {
+    expect(deniedCalls(graph, calls)).toEqual([]);
+  });
+
+  it("fails when a function loses an action its handler uses", () => {
+    const withoutUpdate = mutated(graph, (copy) => {
+      for (const statement of functionFor(copy, ROUTE.reauth).policy) {
+        statement.Action = [statement.Action ?? []].flat().filter((action) => action !== "dynamodb:UpdateItem");
+      }
+    });
+    expect(deniedCalls(withoutUpdate, calls)).toContainEqual(expect.stringMatching(/^reauth: dynamodb:UpdateItem on /));
+  });
+
+  it("every action granted to a function is used by it (or listed in UNUSED_GRANTS with a reason)", () => {
+    expect(unusedGrants(graph, calls)).toEqual([]);
+    const withExtra = mutated(graph, (copy) => {
+      const statement = functionFor(copy, ROUTE.whoami).policy[0];
+      if (statement) statement.Action = [...[statement.Action ?? []].flat(), "dynamodb:UpdateItem"];
+    });
+    expect(unusedGrants(withExtra, calls)).toEqual(["whoami: dynamodb:UpdateItem"]);
+  });
+
+  it("every Resource a handler reads is linked to it, and every link is read", () => {
+    expect(linkMismatches(graph, reads)).toEqual([]);
+    const withExtraLink = mutated(graph, (copy) => {
+      functionFor(copy, ROUTE.ping).links.push("UserPool");
+    });
+    expect(linkMismatches(withExtraLink, reads)).toEqual(["ping is linked to UserPool but never reads it"]);
+    const withoutLink = mutated(graph, (copy) => {
+      const fn = functionFor(copy, AUTHORIZER_HANDLER);
+      fn.links = fn.links.filter((link) => link !== "WebClient");
+    });
+    expect(linkMismatches(withoutLink, reads)).toEqual(["authorizer reads WebClient, which is not linked to it"]);
+  });
+});

@@ -1,0 +1,62 @@
+import type { ServerFrame } from "@wsauth/core/protocol";
+
+/**
+ * Reads what the server sends. The frames are core's (`@wsauth/core/protocol`, imported for their
+ * types only: the schema library stays out of the browser bundle); this reader never throws, and
+ * anything it does not recognise comes back as an `unknown` frame, so a newer server cannot break an
+ * older page.
+ */
+
+/** A frame this page does not know (a newer server's, or garbage): shown in the log, never fatal. */
+export interface UnknownFrame {
+  type: "unknown";
+  raw: string;
+}
+
+export type ReceivedFrame = ServerFrame | UnknownFrame;
+
+/** Every server frame type, checked against core's union by the compiler. */
+const SERVER_FRAME_TYPES: Record<ServerFrame["type"], true> = {
+  echo: true,
+  message: true,
+  broadcast: true,
+  identity: true,
+  sent: true,
+  pong: true,
+  reauthenticated: true,
+  error: true,
+};
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** The fields the page reads before it trusts a frame of that type. */
+function wellFormed(frame: Record<string, unknown>): boolean {
+  switch (frame.type) {
+    case "message":
+    case "broadcast":
+      return isRecord(frame.from) && typeof frame.from.username === "string" && typeof frame.from.userId === "string";
+    case "identity":
+      return typeof frame.userId === "string" && typeof frame.username === "string";
+    case "sent":
+      return typeof frame.delivered === "number" && typeof frame.gone === "number" && typeof frame.failed === "number";
+    case "error":
+      return typeof frame.code === "string" && typeof frame.message === "string";
+    default:
+      return true;
+  }
+}
+
+export function readServerFrame(raw: string): ReceivedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return { type: "unknown", raw };
+  }
+  if (!isRecord(value) || typeof value.type !== "string" || !Object.hasOwn(SERVER_FRAME_TYPES, value.type)) {
+    return { type: "unknown", raw };
+  }
+  // The server builds these frames with core's schema-checked builders; the page checks what it reads.
+  return wellFormed(value) ? (value as ServerFrame) : { type: "unknown", raw };
+}
