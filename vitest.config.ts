@@ -7,6 +7,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     reporters: ["default", "./test/summary-reporter.ts"],
+    // Structured log lines are captured per test (tests assert on the ones they provoke); a passing
+    // run prints vitest's output only.
+    setupFiles: ["./test/setup/capture-logs.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Tests and the local stack run on Node 20 (deployed functions run on a current Lambda Node.js

@@ -1,4 +1,4 @@
-import { JOB_HANDLERS } from "@wsauth/core/constants";
+import { JOB_HANDLERS, SWEEP } from "@wsauth/core/constants";
 import { handler } from "./functions";
 import { api } from "./realtime";
 import { table } from "./storage";
@@ -8,7 +8,7 @@ import { table } from "./storage";
 // is deleted) and deletes rows past `expireAt`; between sweeps, a send that meets a 410 prunes the row.
 export const sweep = new sst.aws.CronV2("Sweep", {
   schedule: "rate(1 minute)",
-  function: handler(JOB_HANDLERS.sweep, [table, api]),
+  function: handler(JOB_HANDLERS.sweep, [table, api], { timeout: `${SWEEP.timeoutSeconds} seconds` }),
 });
 
 // Pushes a message to all live connections of a user on behalf of other backend services. It has no

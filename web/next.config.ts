@@ -29,12 +29,14 @@ const nextConfig: NextConfig = {
 };
 
 /**
- * `next dev` allows one server per build directory. The local stack starts the site with `PORT` set,
- * and test suites start several stacks at once on ephemeral ports, so each dev server gets a build
- * directory of its own (inside `.next`, which git and Biome ignore).
+ * `next dev` allows one server per build directory. The local stack starts the site with
+ * `WSAUTH_WEB_PORT` set to the site's public port (`next dev` itself listens on a private port behind
+ * a loopback-only proxy, and sets `PORT` to that), and test suites start several stacks at once on
+ * ephemeral ports, so each site gets a build directory of its own (inside `.next`, which git and Biome
+ * ignore), the same one every time it runs on the same port.
  */
 export default function config(phase: string): NextConfig {
-  const port = process.env.PORT;
+  const port = process.env.WSAUTH_WEB_PORT || process.env.PORT;
   if (phase !== PHASE_DEVELOPMENT_SERVER || !port || !/^\d+$/.test(port)) return nextConfig;
   return { ...nextConfig, distDir: `.next/port-${port}` };
 }

@@ -1,6 +1,6 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
+import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { localDynamoClient } from "@wsauth/local/dynamo";
 
@@ -13,7 +13,7 @@ export function senderClients(task: { endpoint: string; dynamoEndpoint: string; 
   const management = new ApiGatewayManagementApiClient({
     endpoint: task.endpoint,
     region: LOCAL.region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: { ...LOCAL_CREDENTIALS },
   });
   const store = createConnectionStore({ tableName: task.tableName, client: dynamo });
   return {

@@ -2,7 +2,7 @@ import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagem
 import type { ConnectionIdentity } from "@wsauth/core/auth";
 import { type ChannelStore, createChannelStore, decide, parseChannelName } from "@wsauth/core/channel";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { CHANNELS, LOCAL } from "@wsauth/core/constants";
+import { CHANNELS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { createMessenger, createRealtime, type Realtime } from "@wsauth/core/messaging";
 import { type ConnectionsServer, startConnectionsServer } from "@wsauth/core/testing";
@@ -83,7 +83,7 @@ describe("channels (dynalite + @connections over HTTP)", () => {
     const management = new ApiGatewayManagementApiClient({
       endpoint: gateway.endpoint,
       region: LOCAL.region,
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      credentials: { ...LOCAL_CREDENTIALS },
       maxAttempts: 1,
     });
     const messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, now, log });

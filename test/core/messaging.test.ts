@@ -1,17 +1,18 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
-import type { ConnectionIdentity } from "@wsauth/core/auth";
-import { createChannelStore } from "@wsauth/core/channel";
-import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
+import { AuthRejection, type ConnectionIdentity } from "@wsauth/core/auth";
+import { type ChannelStore, createChannelStore } from "@wsauth/core/channel";
+import { CONNECTION_SHARDS, type ConnectionStore, createConnectionStore, shardOf } from "@wsauth/core/connection";
+import { LOCAL, LOCAL_CREDENTIALS, SWEEP } from "@wsauth/core/constants";
 import { IdentityError } from "@wsauth/core/errors";
 import {
   createMessenger,
   createRealtime,
   type Messenger,
+  REAUTH_REFUSALS,
   type Realtime,
   type ReauthVerifier,
 } from "@wsauth/core/messaging";
-import { type ConnectionsServer, startConnectionsServer } from "@wsauth/core/testing";
+import { type ConnectionsServer, capturedLogs, startConnectionsServer } from "@wsauth/core/testing";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
@@ -45,6 +46,7 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
   let store: ConnectionStore;
   let messenger: Messenger;
   let realtime: Realtime;
+  let channelStore: ChannelStore;
   let table = 0;
 
   beforeAll(async () => {
@@ -62,11 +64,11 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     const management = new ApiGatewayManagementApiClient({
       endpoint: gateway.endpoint,
       region: LOCAL.region,
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      credentials: { ...LOCAL_CREDENTIALS },
       maxAttempts: 1,
     });
     messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, concurrency: 4, now });
-    const channelStore = createChannelStore({ tableName, client, now });
+    channelStore = createChannelStore({ tableName, client, now });
     realtime = createRealtime({ store, channelStore, messenger, verifier, now });
   });
 
@@ -167,27 +169,67 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     expect(gateway.received(from)).toEqual([{ type: "sent", to: "bob@example.com", delivered: 2, gone: 0, failed: 0 }]);
   });
 
-  it("rejects a forged sender, an unknown target and a non-admin broadcast", async () => {
+  it("rejects a forged sender and a non-admin broadcast", async () => {
     const from = await connect(alice);
     await connect(bob);
     await expect(
       send(from, "sendmessage", { action: "sendmessage", to: bob.userId, data: 1, from: { userId: "x" } }),
     ).rejects.toMatchObject({ code: "validation_failed" });
-    await expect(send(from, "sendmessage", { action: "sendmessage", to: "nobody", data: 1 })).rejects.toMatchObject({
-      code: "unknown_target",
-    });
     await expect(send(from, "broadcast", { action: "broadcast", data: 1 })).rejects.toMatchObject({
       code: "forbidden",
     });
   });
 
-  it("sendmessage tells the sender when every target connection had closed", async () => {
+  it("answers a message to an unknown user and to a known offline one with the same receipt", async () => {
     const from = await connect(alice);
+    // Bob has an account and was online: one connection closed cleanly, one vanished (stale row).
+    const closed = await connect(bob);
+    await realtime.disconnect(closed);
     const vanished = await connect(bob, { open: false });
-    await expect(send(from, "sendmessage", { action: "sendmessage", to: bob.userId, data: 1 })).rejects.toMatchObject({
-      code: "unknown_target",
-    });
+    const carol = { ...bob, userId: "sub-carol", username: "carol@example.com" };
+    const expired = await connect({ ...carol, tokenExp: T0S + 10 });
+    clock = T0 + 60_000;
+    for (const to of ["nobody@example.com", bob.username, bob.userId, carol.username]) {
+      await send(from, "sendmessage", { action: "sendmessage", to, data: 1 });
+    }
+    const receipts = gateway.received(from) as Array<Record<string, unknown>>;
+    expect(receipts).toHaveLength(4);
+    // Identical once `to` (what the sender typed) is set aside: nothing says who exists or was online.
+    const shapes = receipts.map(({ to: _to, ...rest }) => rest);
+    for (const shape of shapes) expect(shape).toEqual({ type: "sent", delivered: 0, gone: 0, failed: 0 });
     expect(await store.get(vanished)).toBeUndefined();
+    expect(gateway.received(expired)).toEqual([]);
+  });
+
+  it("refuses a reauth with one fixed message per code; which check failed goes to the log only", async () => {
+    const id = await connect(alice);
+    const refusals: Array<[string, string]> = [
+      ["garbage", "unauthorized"],
+      [`${bob.userId}:${T0S + 9000}`, "forbidden"],
+    ];
+    const failing: ReauthVerifier = {
+      async verify(token) {
+        if (token === "garbage") throw new AuthRejection("signature_invalid");
+        if (token === "unknown-key") throw new AuthRejection("kid_unknown");
+        if (token === "old") throw new AuthRejection("token_expired");
+        return verifier.verify(token);
+      },
+    };
+    realtime = createRealtime({ store, channelStore, messenger, verifier: failing, now });
+    refusals.push(["unknown-key", "unauthorized"], ["old", "token_expired"]);
+    const messages = new Map<string, Set<string>>();
+    for (const [token, code] of refusals) {
+      const error = await send(id, "reauth", { action: "reauth", token }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code });
+      const message = (error as Error).message;
+      expect(message).toBe(REAUTH_REFUSALS[code as keyof typeof REAUTH_REFUSALS]);
+      messages.set(code, (messages.get(code) ?? new Set()).add(message));
+      expect(message).not.toMatch(/signature|kid|another user|key/);
+    }
+    expect(messages.get("unauthorized")?.size).toBe(1);
+    for (const reason of ["signature_invalid", "kid_unknown", "token_of_another_user", "token_expired"]) {
+      expect(capturedLogs().find({ message: "reauth refused", reason, connectionId: id })).toHaveLength(1);
+    }
   });
 
   it("lets admins broadcast", async () => {
@@ -217,12 +259,11 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     const from = await connect(admin);
     const expiring = await connect({ ...bob, tokenExp: T0S + 60 });
     clock = T0 + 120_000;
-    await expect(
-      send(from, "sendmessage", { action: "sendmessage", to: bob.username, data: "after exp" }),
-    ).rejects.toMatchObject({ code: "unknown_target" });
+    await send(from, "sendmessage", { action: "sendmessage", to: bob.username, data: "after exp" });
+    expect(gateway.received(from)).toEqual([{ type: "sent", to: bob.username, delivered: 0, gone: 0, failed: 0 }]);
     await send(from, "broadcast", { action: "broadcast", data: "to all" });
     expect(gateway.received(expiring)).toEqual([]);
-    expect(gateway.received(from)).toMatchObject([{ type: "broadcast", data: "to all" }]);
+    expect(gateway.received(from).at(-1)).toMatchObject({ type: "broadcast", data: "to all" });
     // Replies still reach it: that is how it learns why it is being closed.
     await expect(send(expiring, "ping", { action: "ping" })).rejects.toMatchObject({ code: "token_expired" });
   });
@@ -261,11 +302,80 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     const dead = await connect({ ...bob, tokenExp: T0S + 60 }, { connectedAt: T0 - 3 * 3600_000 });
     clock = T0 + 120_000;
     const report = await realtime.sweep();
-    expect(report).toEqual({ scanned: 4, expired: 1, closed: 2, gone: 1, failed: 0 });
+    expect(report).toEqual({ scanned: 4, expired: 1, closed: 2, gone: 1, renewed: 0, failed: 0, stoppedEarly: false });
     expect(gateway.closed()).toContain(expiring);
     expect(gateway.received(expiring)).toMatchObject([{ type: "error", code: "token_expired" }]);
     for (const id of [expiring, vanished, dead]) expect(await store.get(id)).toBeUndefined();
     expect(await store.get(fresh)).toBeDefined();
+  });
+
+  it("sweep starts from the next shard each minute and stops taking pages when its time runs out", async () => {
+    const ids = await Promise.all(Array.from({ length: 24 }, () => connect({ ...alice, tokenExp: T0S + 60 })));
+    const shardsOf = (records: Array<{ connectionId: string }>) => [
+      ...new Set(records.map((r) => shardOf(r.connectionId))),
+    ];
+    const pagesSeen: string[][] = [];
+    const watched: ConnectionStore = {
+      ...store,
+      async *walk(options) {
+        for await (const page of store.walk(options)) {
+          pagesSeen.push(shardsOf(page));
+          yield page;
+        }
+      },
+    };
+    const sweeper = createRealtime({ store: watched, channelStore, messenger, verifier, now });
+    const minute = Math.floor((T0 + 120_000) / SWEEP.intervalMs);
+    for (const offset of [0, 1, 2]) {
+      clock = (minute + offset) * SWEEP.intervalMs;
+      pagesSeen.length = 0;
+      // Only time for one page: the run stops there and says so.
+      const report = await sweeper.sweep({ remainingTimeMs: () => SWEEP.reserveMs - 1 });
+      expect(report.stoppedEarly).toBe(true);
+      expect(pagesSeen).toHaveLength(1);
+      expect(report.scanned).toBeLessThan(ids.length);
+      // The page comes from the shard this minute starts at (or a later one when that shard is empty).
+      const start = (minute + offset) % CONNECTION_SHARDS;
+      const first = Number(pagesSeen[0]?.[0]);
+      const occupied = new Set(ids.map(shardOf).map(Number));
+      let expected = start;
+      while (!occupied.has(expected)) expected = (expected + 1) % CONNECTION_SHARDS;
+      expect(first).toBe(expected);
+    }
+    // With time to spare, one run covers every shard.
+    const full = await sweeper.sweep();
+    expect(full.stoppedEarly).toBe(false);
+    for (const id of ids) expect(await store.get(id)).toBeUndefined();
+  });
+
+  it("sweep leaves a connection whose token a reauth renewed after the sweep read it", async () => {
+    const racing = await connect({ ...alice, tokenExp: T0S + 60 });
+    const stale = await connect({ ...bob, tokenExp: T0S + 60 });
+    // The reauth commits between the sweep's read of the page and its action on it.
+    const interleaved: ConnectionStore = {
+      ...store,
+      async *walk(options) {
+        for await (const page of store.walk(options)) {
+          if (page.some((record) => record.connectionId === racing)) {
+            await realtime.receive("reauth", {
+              connectionId: racing,
+              authorizer: undefined,
+              body: JSON.stringify({ action: "reauth", token: `${alice.userId}:${T0S + 7200}` }),
+            });
+          }
+          yield page;
+        }
+      },
+    };
+    clock = T0 + 120_000;
+    const report = await createRealtime({ store: interleaved, channelStore, messenger, verifier, now }).sweep();
+    expect(report).toMatchObject({ renewed: 1, closed: 1, failed: 0 });
+    expect(gateway.closed()).toContain(stale);
+    expect(gateway.closed()).not.toContain(racing);
+    expect(gateway.received(racing)).toEqual([
+      { type: "reauthenticated", expiresAt: new Date((T0S + 7200) * 1000).toISOString() },
+    ]);
+    expect((await store.get(racing))?.tokenExp).toBe(T0S + 7200);
   });
 
   it("notify validates its input and reports deliveries", async () => {

@@ -3,7 +3,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { encodeAuthorizerContext } from "@wsauth/core/auth";
 import { createChannelStore } from "@wsauth/core/channel";
 import { createConnectionStore, expireAtFor } from "@wsauth/core/connection";
-import { AUTHORIZER_HANDLER, LIMITS, LOCAL, ROUTE, SUBPROTOCOL, TOKEN_QUERY_PARAM } from "@wsauth/core/constants";
+import {
+  AUTHORIZER_HANDLER,
+  LIMITS,
+  LOCAL,
+  ROUTE,
+  SUBPROTOCOL,
+  SWEEP,
+  TOKEN_QUERY_PARAM,
+} from "@wsauth/core/constants";
 import { messageEvent } from "@wsauth/core/testing";
 import { localDynamoClient } from "@wsauth/local/dynamo";
 import type { RecordedAwsCall, RecordedResourceRead } from "@wsauth/local/handlers";
@@ -37,7 +45,8 @@ const lambdaContext = {
   awsRequestId: "deploy-usage",
   logGroupName: "/aws/lambda/deploy-usage",
   logStreamName: "local",
-  getRemainingTimeInMillis: () => 10_000,
+  // A whole invocation ahead, as the sweep has when it starts (it stops taking pages near its end).
+  getRemainingTimeInMillis: () => SWEEP.timeoutSeconds * 1000,
 } as Context;
 
 interface Frame {

@@ -2,7 +2,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Gateway } from "@wsauth/local/gateway";
 import type { Reporter } from "@wsauth/local/runner";
-import { startTestStack, type TestStack } from "@wsauth/local/testing";
+import { httpRequest, startTestStack, type TestStack } from "@wsauth/local/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -125,6 +125,12 @@ if (!installed && process.env.CI) {
       await alice.screenshot({ path: join(ARTIFACTS, "signed-in.png"), fullPage: true });
     }, 90_000);
 
+    it("is served for loopback host names only (no DNS rebinding onto the site)", async () => {
+      const statusFor = async (host: string) => (await httpRequest(stack.outputs.webUrl, { headers: { host } })).status;
+      expect(await statusFor("rebound.example")).toBe(421);
+      expect(await statusFor(`localhost:${new URL(stack.outputs.webUrl).port}`)).toBe(200);
+    });
+
     it("echoes a message round trip", async () => {
       await alice.getByLabel("Text or JSON to echo").fill('{"greeting":"hello from the browser"}');
       await alice.getByRole("button", { name: "Send echo" }).click();
@@ -159,12 +165,13 @@ if (!installed && process.env.CI) {
       await bob.screenshot({ path: join(ARTIFACTS, "direct-message.png"), fullPage: true });
     }, 120_000);
 
-    it("reports an unknown recipient in words", async () => {
+    it("reports an undeliverable recipient in words, without saying whether the account exists", async () => {
       await bob.getByLabel("Recipient (the email they sign in with)").fill("nobody@example.com");
       await bob.getByLabel("Message", { exact: true }).fill("anyone there?");
       await bob.getByRole("button", { name: "Send message" }).click();
-      await expect.poll(() => textOf(bob, "send-outcome"), { timeout: 30_000 }).toContain("Not delivered");
-      expect(await textOf(bob, "send-outcome")).toContain("unknown_target");
+      await expect
+        .poll(() => textOf(bob, "send-outcome"), { timeout: 30_000 })
+        .toBe("Not delivered: nobody@example.com has no live connection.");
     });
 
     it("reconnects by itself after the gateway is killed and restarted", async () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { createChannelStore } from "@wsauth/core/channel";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { LIMITS, LOCAL } from "@wsauth/core/constants";
+import { LIMITS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { createMessenger, createRealtime } from "@wsauth/core/messaging";
 import { type LocalCognito, startCognito } from "@wsauth/local/cognito";
@@ -116,6 +116,7 @@ describe("the gateway process is killed and restarted", () => {
         webUrl: "",
         dynamoEndpoint: dynamo.endpoint,
         demoUsers: [],
+        localCredentials: { ...LOCAL_CREDENTIALS },
       },
       2,
       "crash",
@@ -157,7 +158,7 @@ describe("the gateway process is killed and restarted", () => {
     const management = new ApiGatewayManagementApiClient({
       endpoint: `http://127.0.0.1:${first.port}/${LOCAL.stage}`,
       region: LOCAL.region,
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      credentials: { ...LOCAL_CREDENTIALS },
     });
     try {
       const now = () => Date.now() + LIMITS.connectionLifetimeMs + 60_000;

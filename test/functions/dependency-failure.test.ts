@@ -1,5 +1,11 @@
 import { LOCAL } from "@wsauth/core/constants";
-import { type ConnectionsServer, connectEvent, messageEvent, startConnectionsServer } from "@wsauth/core/testing";
+import {
+  type ConnectionsServer,
+  capturedLogs,
+  connectEvent,
+  messageEvent,
+  startConnectionsServer,
+} from "@wsauth/core/testing";
 import { handler as connect } from "@wsauth/functions/connect";
 import { handler as notify } from "@wsauth/functions/notify";
 import { handler as ping } from "@wsauth/functions/ping";
@@ -35,6 +41,10 @@ describe("handlers when the registry is unavailable", () => {
 
   it("$connect answers 500 without detail", async () => {
     expect(await connect(connectEvent({ connectionId: "D1=", authorizer }))).toEqual({ statusCode: 500 });
+    // The operator sees why, as an error with its code; the caller saw only the 500.
+    expect(
+      capturedLogs().find({ level: "ERROR", message: "connect rejected", code: "dependency_failed" }),
+    ).toHaveLength(1);
   });
 
   it("a message route answers 200 and tells the caller dependency_failed", async () => {
@@ -45,6 +55,14 @@ describe("handlers when the registry is unavailable", () => {
     expect(gateway.received("D2=")).toEqual([
       { type: "error", code: "dependency_failed", message: expect.not.stringContaining("missing-table") },
     ]);
+    expect(
+      capturedLogs().find({
+        level: "ERROR",
+        message: "message rejected",
+        code: "dependency_failed",
+        connectionId: "D2=",
+      }),
+    ).toHaveLength(1);
   });
 
   it("a message route still answers 200 when the reply cannot be delivered either", async () => {
@@ -52,6 +70,12 @@ describe("handlers when the registry is unavailable", () => {
     expect(await whoami(messageEvent("whoami", '{"action":"whoami"}', { connectionId: "D3=", authorizer }))).toEqual({
       statusCode: 200,
     });
+    // Both failures are on record: the registry's, and the reply that could not be sent.
+    expect(capturedLogs().find({ level: "ERROR", message: "message rejected", connectionId: "D3=" })).toHaveLength(1);
+    expect(
+      capturedLogs().find({ level: "ERROR", message: "send to connection failed", connectionId: "D3=" }),
+    ).toHaveLength(1);
+    expect(capturedLogs().find({ level: "WARN", message: "reply not delivered", connectionId: "D3=" })).toHaveLength(1);
   });
 
   it("ping and echo need no registry while the token is valid, so they keep answering", async () => {
@@ -64,5 +88,8 @@ describe("handlers when the registry is unavailable", () => {
 
   it("notify rejects with dependency_failed", async () => {
     await expect(notify({ userId: "sub-d", data: 1 })).rejects.toMatchObject({ code: "dependency_failed" });
+    expect(capturedLogs().find({ level: "ERROR", message: "notify failed", code: "dependency_failed" })).toHaveLength(
+      1,
+    );
   });
 });

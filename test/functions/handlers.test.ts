@@ -2,6 +2,7 @@ import { createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL, SUBPROTOCOL } from "@wsauth/core/constants";
 import {
   type ConnectionsServer,
+  capturedLogs,
   connectEvent,
   disconnectEvent,
   messageEvent,
@@ -163,9 +164,7 @@ describe("route handlers (AWS-shaped events, dynalite, @connections over HTTP)",
   it("answers bad input with error frames and status 200, never a throw", async () => {
     const caller = await open("Bad=", authorizerFor("sub-3"));
     const cases: Array<[typeof ping, string, string, string]> = [
-      [echo, "$default", "not json", "invalid_json"],
       [ping, "ping", '{"action":"ping","x":1}', "validation_failed"],
-      [sendmessage, "sendmessage", '{"action":"sendmessage","to":"nobody@example.com","data":1}', "unknown_target"],
       [
         sendmessage,
         "sendmessage",
@@ -186,7 +185,18 @@ describe("route handlers (AWS-shaped events, dynalite, @connections over HTTP)",
     for (const [handler, route, body, code] of cases) {
       expect(await handler(messageEvent(route, body, caller))).toEqual({ statusCode: 200 });
       expect(gateway.received("Bad=").at(-1)).toMatchObject({ type: "error", code });
+      // Each is logged once with its code, as routine (info), never as an error.
+      expect(capturedLogs().find({ message: "message rejected", code, connectionId: "Bad=" }).length).toBeGreaterThan(
+        0,
+      );
     }
+    expect(capturedLogs().find({ level: "ERROR" })).toEqual([]);
+  });
+
+  it("echoes a text frame that is not JSON as the text itself (as the original sample does)", async () => {
+    const caller = await open("Text=", authorizerFor("sub-3"));
+    expect(await echo(messageEvent("$default", "hello", caller))).toEqual({ statusCode: 200 });
+    expect(gateway.received("Text=")).toEqual([{ type: "echo", message: "hello" }]);
   });
 
   it("sendmessage delivers to each of the target's connections with the sender's registered identity", async () => {

@@ -300,10 +300,6 @@ export class SocketClient {
         const error = new ServerError(frame.code, frame.message);
         const publish = /^publish ([^:\s]+):/.exec(frame.message);
         if (publish && this.#settle(`publish ${publish[1]}`, { error })) return;
-        if (frame.code === "unknown_target") {
-          // The receipt of a `sendmessage` to nobody: the oldest waiting send is the one refused.
-          for (const key of this.#waiters.keys()) if (key.startsWith("sent ") && this.#settle(key, { error })) return;
-        }
         return;
       }
       default:

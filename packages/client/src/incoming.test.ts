@@ -24,7 +24,7 @@ describe("readServerFrame", () => {
       frames.sent("bob@example.com", { delivered: 2, gone: 1, failed: 0 }),
       frames.pong(),
       frames.reauthenticated(1_900_000_000),
-      frames.error("unknown_target", "no such user"),
+      frames.error("forbidden", "only members of admins may broadcast"),
     ];
     for (const frame of built) expect(readServerFrame(JSON.stringify(frame))).toEqual(frame);
   });

@@ -1,6 +1,7 @@
 import { AUTHORIZER_IDENTITY_SOURCES, LOCAL } from "@wsauth/core/constants";
 import { createLog } from "@wsauth/core/logging";
 import { type Gateway, startGateway } from "@wsauth/local/gateway";
+import { siteOrigins } from "@wsauth/local/loopback";
 import type { TestStack } from "@wsauth/local/testing";
 
 /**
@@ -26,6 +27,8 @@ export async function restartGateway(
     routes: stack.handlers.routes,
     authorizer: stack.handlers.authorizer,
     identitySources: AUTHORIZER_IDENTITY_SOURCES,
+    // The site's origin, as the stack's own gateway allows it (any other browser origin is refused).
+    allowedOrigins: siteOrigins(stack.outputs.webUrl),
     // Warnings and errors only, like the test stack's own (quiet) gateway.
     log: createLog("gateway", { level: "warn" }),
   });

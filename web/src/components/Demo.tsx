@@ -99,7 +99,11 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
           const to = frame.to || (pending?.kind === "send" ? pending.to : "the recipient");
           if (pending?.kind === "send") awaiting.current = undefined;
           const extra = [gone ? `${gone} gone` : "", failed ? `${failed} failed` : ""].filter(Boolean).join(", ");
-          const text = `Delivered to ${plural(delivered, "live connection")} of ${to}${extra ? ` (${extra})` : ""}.`;
+          // The server answers alike for an unknown user and an offline one: it says nothing more either.
+          const text =
+            delivered === 0
+              ? `Not delivered: ${to} has no live connection.`
+              : `Delivered to ${plural(delivered, "live connection")} of ${to}${extra ? ` (${extra})` : ""}.`;
           setSendOutcome(text);
           log("received", text);
           return;

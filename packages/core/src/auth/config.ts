@@ -1,6 +1,7 @@
 import { CognitoJwtVerifier } from "aws-jwt-verify/cognito-verifier";
 import { AUTHORIZER_ENV } from "../constants/index";
 import { splitGroups } from "./identity";
+import type { JwksLifetime } from "./jwks-cache";
 import { AuthUnavailableError } from "./reasons";
 
 /** The local Cognito emulator's issuer and JWKS; only ever honoured on loopback (see assertLocalIssuerAllowed). */
@@ -30,6 +31,8 @@ export interface TokenVerifierConfig {
   unknownKidCooldownSeconds?: number;
   /** Verified tokens kept to skip repeated signature checks (default 2000; 0 disables). */
   cacheMaxEntries?: number;
+  /** How long the key set is trusted before it is refreshed or dropped (default JWKS_LIFETIME). */
+  jwksLifetime?: Partial<JwksLifetime>;
 }
 
 /** The linked resources the verifier is configured from (`Resource` from "sst" satisfies this). */

@@ -16,6 +16,6 @@ export {
   type VerifiedToken,
 } from "./identity";
 export { JwksFetchError, JwksFetcher, type JwksFetcherOptions } from "./jwks";
-export { AuthRejection, AuthUnavailableError, REJECTION_REASONS, type RejectionReason } from "./reasons";
+export { AuthRejection, AuthUnavailableError, REJECTION_REASONS, type RejectionReason, reasonOf } from "./reasons";
 export { sharedTokenVerifier, verifyIdToken } from "./shared-verifier";
 export { createTokenVerifier, type TokenVerifier, type VerifyOutcome } from "./verifier";

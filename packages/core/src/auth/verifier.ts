@@ -21,7 +21,7 @@ import {
   ParameterValidationError,
   WaitPeriodNotYetEndedJwkError,
 } from "aws-jwt-verify/error";
-import { type JwksCache, SimpleJwksCache, SimplePenaltyBox } from "aws-jwt-verify/jwk";
+import { type JwksCache, SimplePenaltyBox } from "aws-jwt-verify/jwk";
 import type { DecomposedJwt } from "aws-jwt-verify/jwt";
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import { JwtVerifierBase, type VerifyProperties } from "aws-jwt-verify/jwt-verifier";
@@ -29,6 +29,7 @@ import { createLog, type Log } from "../logging/index";
 import { assertLocalIssuerAllowed, type TokenVerifierConfig } from "./config";
 import { decodeTokenIdentity, type VerifiedToken } from "./identity";
 import { JwksFetchError, JwksFetcher, parseJwksSnapshot } from "./jwks";
+import { type JwksLifetime, RefreshingJwksCache } from "./jwks-cache";
 import { type ClaimsPolicy, type PrecheckedToken, precheckToken } from "./precheck";
 import { type RejectionReason, rejection } from "./reasons";
 import { VerifiedTokenCache } from "./token-cache";
@@ -76,6 +77,18 @@ const DEFAULTS = {
   cacheMaxEntries: 2000,
   jwksMaxBytes: 64 * 1024,
 } as const;
+
+/**
+ * How long the pool's key set is trusted before it is refetched (in the background; see
+ * RefreshingJwksCache): a key Cognito retires is refused within about an hour. If refreshes keep
+ * failing, a set older than six hours is no longer used and verification fails closed until the
+ * JWKS endpoint answers again.
+ */
+export const JWKS_LIFETIME: JwksLifetime = {
+  refreshAfterMs: 60 * 60 * 1000,
+  maxAgeMs: 6 * 60 * 60 * 1000,
+  retryAfterMs: 30 * 1000,
+};
 
 // Ordered: subclasses before their parents.
 const ERROR_REASONS: ReadonlyArray<[new (...args: never[]) => Error, RejectionReason]> = [
@@ -153,10 +166,13 @@ class DecodedTokenVerifier extends JwtVerifierBase<IssuerVerifyProperties, Issue
  * CognitoJwtVerifier accepts; locally, the emulator's) with Cognito's claim checks: token use,
  * client id, groups.
  */
-function createBackend(config: TokenVerifierConfig): { verifier: DecodedTokenVerifier; issuers: string[] } {
+function createBackend(
+  config: TokenVerifierConfig,
+  events: { onKeysChanged: () => void; onRefreshFailed: (error: unknown, ageMs: number) => void },
+): { verifier: DecodedTokenVerifier; issuers: string[]; jwksCache: RefreshingJwksCache } {
   const tokenUse = config.acceptAccessTokens ? null : "id";
   const groups = config.requiredGroups && config.requiredGroups.length > 0 ? [...config.requiredGroups] : null;
-  const jwksCache = new SimpleJwksCache({
+  const jwksCache = new RefreshingJwksCache({
     fetcher: new JwksFetcher({
       timeoutMs: config.jwksTimeoutMs ?? DEFAULTS.jwksTimeoutMs,
       failureCooldownMs: config.jwksFailureCooldownMs ?? DEFAULTS.jwksFailureCooldownMs,
@@ -165,6 +181,9 @@ function createBackend(config: TokenVerifierConfig): { verifier: DecodedTokenVer
     penaltyBox: new SimplePenaltyBox({
       waitSeconds: config.unknownKidCooldownSeconds ?? DEFAULTS.unknownKidCooldownSeconds,
     }),
+    lifetime: { ...JWKS_LIFETIME, ...config.jwksLifetime },
+    onKeysChanged: events.onKeysChanged,
+    onRefreshFailed: (_uri, error, ageMs) => events.onRefreshFailed(error, ageMs),
   });
   const cognitoChecks: IssuerVerifyProperties["customJwtCheck"] = ({ payload }) =>
     validateCognitoJwtFields(payload, { tokenUse, clientId: config.clientId, groups });
@@ -184,7 +203,7 @@ function createBackend(config: TokenVerifierConfig): { verifier: DecodedTokenVer
     issuers.map(({ issuer, jwksUri }) => ({ issuer, jwksUri, audience: null, customJwtCheck: cognitoChecks })),
     jwksCache,
   );
-  return { verifier, issuers: issuers.map(({ issuer }) => issuer) };
+  return { verifier, issuers: issuers.map(({ issuer }) => issuer), jwksCache };
 }
 
 /**
@@ -192,10 +211,22 @@ function createBackend(config: TokenVerifierConfig): { verifier: DecodedTokenVer
  * never per invocation: it holds the JWKS, the parsed public keys and the verified-token cache.
  */
 export function createTokenVerifier(config: TokenVerifierConfig, log: Log = createLog("auth")): TokenVerifier {
-  const backend = createBackend(config);
+  const cache = new VerifiedTokenCache<VerifiedToken>(config.cacheMaxEntries ?? DEFAULTS.cacheMaxEntries);
+  const backend = createBackend(config, {
+    // A token verified with a key that is gone now must be verified again (and refused).
+    onKeysChanged: () => cache.clear(),
+    onRefreshFailed: (error, ageMs) =>
+      log.warn("JWKS refresh failed; the current keys stay in use", {
+        reason: reasonForError(error),
+        ageMinutes: Math.round(ageMs / 60_000),
+        error,
+      }),
+  });
   if (config.jwksSnapshot) {
     try {
       backend.verifier.cacheSnapshot(config.jwksSnapshot);
+      // A deploy-time snapshot is only a bootstrap: its age is unknown, so the first use refetches.
+      backend.jwksCache.markStale();
     } catch (error) {
       // A broken snapshot only costs the cold-start fetch it was meant to save.
       log.warn("JWKS snapshot ignored", { reason: "jwks_invalid", error });
@@ -206,10 +237,11 @@ export function createTokenVerifier(config: TokenVerifierConfig, log: Log = crea
     clientId: config.clientId,
     tokenUses: config.acceptAccessTokens ? ["id", "access"] : ["id"],
   };
-  const cache = new VerifiedTokenCache<VerifiedToken>(config.cacheMaxEntries ?? DEFAULTS.cacheMaxEntries);
 
   function check(token: string): VerifyOutcome | Promise<VerifyOutcome> {
     const nowSeconds = Date.now() / 1000;
+    // Cached verdicts rest on the current key set: it must still be trusted (and be refreshed when due).
+    if (!backend.jwksCache.refreshIfDue()) cache.clear();
     const cached = cache.get(token, nowSeconds);
     if (cached) return { ok: true, token: cached, cached: true };
     const prechecked = precheckToken(token, policy, nowSeconds);

@@ -26,6 +26,8 @@ export interface WalkOptions {
   pageSize?: number;
   /** Also yield rows past `expireAt` (the sweep deletes them). */
   includeExpired?: boolean;
+  /** The shard to start from (then the following ones, wrapping around); default the first. */
+  startShard?: number;
 }
 
 export interface ConnectionStore {
@@ -35,6 +37,11 @@ export interface ConnectionStore {
   get(connectionId: string): Promise<ConnectionRecord | undefined>;
   /** Deletes a connection's row; deleting an unknown one is not an error. */
   remove(connectionId: string): Promise<void>;
+  /**
+   * Deletes a connection's row only if its token has expired by `nowSeconds` (one conditional delete).
+   * False when it was not deleted: the row is gone, or a `reauth` renewed the token since it was read.
+   */
+  removeIfTokenExpired(connectionId: string, nowSeconds: number): Promise<boolean>;
   /** All live connections of a user id. */
   listByUser(userId: string): Promise<ConnectionRecord[]>;
   /**
@@ -150,6 +157,19 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
       await dynamo("delete", () => connections.delete({ shard: shardOf(connectionId), connectionId }).go());
     },
 
+    async removeIfTokenExpired(connectionId, nowSeconds) {
+      try {
+        await connections
+          .delete({ shard: shardOf(connectionId), connectionId })
+          .where(({ tokenExp }, { lte }) => lte(tokenExp, nowSeconds))
+          .go();
+        return true;
+      } catch (error) {
+        if (isConditionalFailure(error)) return false;
+        throw new DependencyError("connections table: conditional delete failed", { cause: error });
+      }
+    },
+
     listByUser,
 
     async listForTarget(target) {
@@ -186,7 +206,8 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
     async *walk(walkOptions = {}) {
       const limit = walkOptions.pageSize ?? 100;
       const cutoff = nowSeconds();
-      for (const shard of ALL_SHARDS) {
+      const start = (((walkOptions.startShard ?? 0) % ALL_SHARDS.length) + ALL_SHARDS.length) % ALL_SHARDS.length;
+      for (const shard of [...ALL_SHARDS.slice(start), ...ALL_SHARDS.slice(0, start)]) {
         let cursor: string | null = null;
         do {
           const from: string | null = cursor;

@@ -183,6 +183,19 @@ export const LIMITS = {
   maxTokenBytes: 8 * 1024,
 } as const;
 
+/**
+ * The sweep (`infra/jobs.ts`, `packages/functions/src/sweep.ts`). It runs every minute with a timeout of
+ * two: a backlog after an outage can take longer than one run, and an overlapping run is harmless (a
+ * row is only acted on through a conditional delete). Each run stops taking new pages when less than
+ * `reserveMs` of its invocation is left, and starts at the next shard in turn (the minute of the run
+ * picks it), so a backlog that outlasts one run still has every shard visited within a few runs.
+ */
+export const SWEEP = {
+  intervalMs: 60 * 1000,
+  timeoutSeconds: 120,
+  reserveMs: 15 * 1000,
+} as const;
+
 /** A registry row outlives its connection's 2 h cap by this much before TTL may delete it. */
 export const EXPIRE_MARGIN_SECONDS = 15 * 60;
 
@@ -195,6 +208,17 @@ export const LOCAL = {
   tableName: "wsauth-local-connections",
   ports: { web: 3000, gateway: 3001, cognito: 9229, dynamo: 8000 },
   outputsFile: ".local/outputs.json",
+} as const;
+
+/**
+ * The local stack's one credential pair. Its `@connections` API accepts only requests SigV4-signed
+ * with it (IAM's stand-in), and the handlers, the CLI and tests sign with it. It is published here
+ * and in `.local/outputs.json` on purpose: it proves nothing about who you are, but a web page cannot
+ * make a browser sign with it, so a page the developer visits cannot drive the local API.
+ */
+export const LOCAL_CREDENTIALS = {
+  accessKeyId: "WSAUTHLOCALACCESSKEY",
+  secretAccessKey: "wsauth-local-secret-access-key-not-for-aws",
 } as const;
 
 /** Keys of the outputs object returned by `sst.config.ts` and written to `.local/outputs.json`. */
@@ -214,6 +238,8 @@ export interface LocalOutputs extends Outputs {
   cognitoEndpoint: string;
   dynamoEndpoint: string;
   demoUsers: Array<{ username: string; password: string }>;
+  /** LOCAL_CREDENTIALS: what a signed `@connections` call to the local stack uses. */
+  localCredentials: { accessKeyId: string; secretAccessKey: string };
 }
 
 /**

@@ -11,7 +11,6 @@ export const ERROR_CODES = [
   "invalid_json",
   "validation_failed",
   "payload_too_large",
-  "unknown_target",
   // identity
   "unauthorized",
   "forbidden",
@@ -71,7 +70,6 @@ export const ERROR_WIRE: Readonly<Record<ErrorCode, WireMapping>> = {
   invalid_json: { kind: "input", connect: "error", clientMessage: undefined, closesConnection: false },
   validation_failed: { kind: "input", connect: "error", clientMessage: undefined, closesConnection: false },
   payload_too_large: { kind: "input", connect: "error", clientMessage: undefined, closesConnection: false },
-  unknown_target: { kind: "input", connect: "error", clientMessage: undefined, closesConnection: false },
   unauthorized: { kind: "identity", connect: "unauthorized", clientMessage: undefined, closesConnection: false },
   forbidden: { kind: "identity", connect: "deny", clientMessage: undefined, closesConnection: false },
   token_expired: { kind: "identity", connect: "unauthorized", clientMessage: undefined, closesConnection: true },

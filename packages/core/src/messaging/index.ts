@@ -12,6 +12,7 @@ export {
   type IncomingMessage,
   MESSAGE_ROUTES,
   type MessageRouteKey,
+  REAUTH_REFUSALS,
   type Realtime,
   type RealtimeOptions,
   type ReauthVerifier,

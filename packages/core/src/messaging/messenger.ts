@@ -33,10 +33,11 @@ export interface Messenger {
   /** Sends one frame to every live connection, page by page. */
   broadcast(frame: ServerFrame): Promise<DeliveryReport>;
   /**
-   * Closes a connection at the gateway and deletes its row. Resolves `closed`, or `gone` when the
-   * gateway no longer knew it; throws `DependencyError` when the gateway call failed otherwise.
+   * Closes a connection at the gateway and deletes its row (unless `rowRemoved`: the caller already
+   * deleted it). Resolves `closed`, or `gone` when the gateway no longer knew it; throws
+   * `DependencyError` when the gateway call failed otherwise.
    */
-  disconnect(connectionId: string): Promise<"closed" | "gone">;
+  disconnect(connectionId: string, options?: { rowRemoved?: boolean }): Promise<"closed" | "gone">;
   /**
    * Registers what else to clean up when a send finds a connection gone (410), after its row is
    * deleted (channel subscriptions and presence). A failing listener is logged.
@@ -152,7 +153,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
       return sendAll(recipients(), frame);
     },
 
-    async disconnect(connectionId) {
+    async disconnect(connectionId, disconnectOptions = {}) {
       let outcome: "closed" | "gone" = "closed";
       try {
         await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
@@ -162,7 +163,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
         }
         outcome = "gone";
       }
-      await store.remove(connectionId);
+      if (!disconnectOptions.rowRemoved) await store.remove(connectionId);
       return outcome;
     },
 

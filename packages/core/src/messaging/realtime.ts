@@ -1,14 +1,14 @@
-import { type ConnectionIdentity, decodeAuthorizerContext, type Identity } from "../auth/index";
+import { type ConnectionIdentity, decodeAuthorizerContext, type Identity, reasonOf } from "../auth/index";
 import type { ChannelStore } from "../channel/index";
 import { type ConnectionRecord, type ConnectionStore, expireAtFor, type NewConnection } from "../connection/index";
 import { ADMIN_GROUP, ROUTE } from "../constants/index";
-import { DependencyError, IdentityError, InputError, WsAuthError } from "../errors/index";
+import { DependencyError, type ErrorCode, IdentityError, WsAuthError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import { frames, parseClientFrame, parseEchoBody, type ServerFrame, toIsoTime } from "../protocol/index";
 import { type ChannelCaller, createChannels, type PublishReport } from "./channels";
 import type { DeliveryReport, Messenger } from "./messenger";
 import { notifyUser } from "./notify";
-import { type SweepReport, sweepConnections } from "./sweep";
+import { type SweepOptions, type SweepReport, sweepConnections } from "./sweep";
 
 /**
  * Verifies a fresh token for `reauth`. The auth core's verifier (`sharedTokenVerifier` in
@@ -69,13 +69,26 @@ export interface Realtime {
   /** Closes a connection at the gateway and deletes its row. */
   close(connectionId: string): Promise<"closed" | "gone">;
   /** Closes connections whose token expired or that outlived the lifetime cap; deletes dead rows. */
-  sweep(): Promise<SweepReport>;
+  sweep(options?: Pick<SweepOptions, "remainingTimeMs">): Promise<SweepReport>;
   /**
    * Pushes `data` to every live connection of a user, as a `message` from `system`, or publishes it to
    * a channel (`{channel, data}`), as an `event` from `system`.
    */
   notify(input: unknown): Promise<DeliveryReport | PublishReport>;
 }
+
+/**
+ * The one message of each code a refused `reauth` answers with: which check the token failed (its
+ * signature, its key, whose it is) goes to the log only, so the answer is no guide for forging one.
+ */
+export const REAUTH_REFUSALS: Readonly<Partial<Record<ErrorCode, string>>> = {
+  unauthorized: "the token was not accepted",
+  token_expired: "the token has expired",
+  forbidden: "the token is not valid for this connection",
+};
+
+/** What a `sendmessage` that reached nobody answers, whoever `to` named: an unknown user or an offline one. */
+const NOTHING_DELIVERED = { delivered: 0, gone: 0, failed: 0 } as const;
 
 export function createRealtime(options: RealtimeOptions): Realtime {
   const { store, messenger } = options;
@@ -127,14 +140,20 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   async function sendmessage(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
     const frame = parseClientFrame(ROUTE.sendmessage, body);
     const targets = await store.listForTarget(frame.to);
-    if (targets.length === 0) throw new InputError("unknown_target", "no live connection for that user");
     const report = await messenger.toConnections(targets, frames.message(sender(caller), frame.data, now()));
     log.info("message sent", { connectionId: caller.connectionId, userId: caller.userId, ...report });
-    // Tell the sender when nothing arrived: every connection had closed (the user is offline), or
-    // every send failed (the management API is failing).
+    // A failing management API is reported. Otherwise a message that reached nobody gets the same
+    // receipt whether `to` names nobody or someone offline (their stale rows are not counted): the
+    // receipt is no directory of who has an account.
     if (report.delivered === 0 && report.failed > 0) throw new DependencyError("message could not be delivered");
-    if (report.delivered === 0) throw new InputError("unknown_target", "no live connection for that user");
-    await reply(caller.connectionId, frames.sent(frame.to, report));
+    await reply(caller.connectionId, frames.sent(frame.to, report.delivered === 0 ? NOTHING_DELIVERED : report));
+  }
+
+  /** A refused `reauth`: the reason is logged, the caller hears only the code's fixed message. */
+  function reauthRefused(caller: ConnectionRecord, error: WsAuthError, reason: string): WsAuthError {
+    log.info("reauth refused", { connectionId: caller.connectionId, code: error.code, reason });
+    const message = REAUTH_REFUSALS[error.code];
+    return message ? new IdentityError(error.code, message, { cause: error }) : error;
   }
 
   async function whoami(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
@@ -160,17 +179,19 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   async function reauth(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
     const frame = parseClientFrame(ROUTE.reauth, body);
     const verified = await (await getVerifier()).verify(frame.token).catch((error: unknown) => {
-      throw error instanceof WsAuthError
-        ? error
-        : new IdentityError("unauthorized", "token rejected", { cause: error });
+      const refusal =
+        error instanceof WsAuthError ? error : new IdentityError("unauthorized", "token rejected", { cause: error });
+      throw reauthRefused(caller, refusal, reasonOf(error) ?? "internal_error");
     });
     if (verified.userId !== caller.userId) {
-      throw new IdentityError("forbidden", "the token belongs to another user");
+      throw reauthRefused(caller, new IdentityError("forbidden", "forbidden"), "token_of_another_user");
     }
     // The fresh token's groups replace the ones from `$connect`: someone removed from `admins` loses
     // `broadcast` at their next reauth, not at the 2 h cap.
     const updated = await store.extendToken(caller.connectionId, verified.tokenExp, verified.groups);
-    if (!updated) throw new IdentityError("unauthorized", "the connection is no longer registered");
+    if (!updated) {
+      throw reauthRefused(caller, new IdentityError("unauthorized", "unauthorized"), "connection_not_registered");
+    }
     log.info("connection reauthenticated", { connectionId: caller.connectionId, userId: caller.userId });
     await reply(caller.connectionId, frames.reauthenticated(Math.max(updated.tokenExp, verified.tokenExp)));
   }
@@ -253,7 +274,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     reply,
     close: (connectionId) => messenger.disconnect(connectionId),
 
-    sweep: () => sweepConnections({ store, messenger, now, log, afterRemove: channels.removeConnection }),
+    sweep: (sweepOptions = {}) =>
+      sweepConnections({ store, messenger, now, log, afterRemove: channels.removeConnection, ...sweepOptions }),
     notify: (input) => notifyUser(input, { store, channels, messenger, now, log }),
   };
 }

@@ -121,9 +121,18 @@ export function parseClientFrame<R extends MessageRoute>(route: R, body: string 
   return frame;
 }
 
-/** The body of a `$default` frame: any JSON value within the data limit, echoed back as sent. */
+/**
+ * The body of a `$default` frame, echoed back as sent: a JSON value as that value, and any other text
+ * as the text itself (`hello` comes back as `"hello"`, as the original sample's echo does).
+ */
 export function parseEchoBody(body: string | undefined | null): JsonValue {
-  const json = parseJsonBody(body) as JsonValue;
-  assertDataSize(json, "message");
-  return json;
+  let echoed: JsonValue;
+  try {
+    echoed = parseJsonBody(body) as JsonValue;
+  } catch (error) {
+    if (!(error instanceof InputError) || error.code !== "invalid_json") throw error;
+    echoed = body ?? "";
+  }
+  assertDataSize(echoed, "message");
+  return echoed;
 }

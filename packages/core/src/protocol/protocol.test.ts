@@ -76,6 +76,12 @@ describe("client frames", () => {
     expect(parseEchoBody('{"action":"other","n":1}')).toEqual({ action: "other", n: 1 });
     expect(parseEchoBody("[1,2]")).toEqual([1, 2]);
   });
+
+  it("echoes text that is not JSON as the text itself", () => {
+    expect(parseEchoBody("hello")).toBe("hello");
+    expect(parseEchoBody('{"half":')).toBe('{"half":');
+    expect(parseEchoBody("")).toBe("");
+  });
 });
 
 describe("server frames", () => {

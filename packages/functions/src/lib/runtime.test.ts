@@ -2,8 +2,9 @@ import { createServer, type Server, type Socket } from "node:net";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL } from "@wsauth/core/constants";
+import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import { createMessenger } from "@wsauth/core/messaging";
+import { capturedLogs } from "@wsauth/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dependencyRequestHandler } from "./runtime";
 
@@ -22,7 +23,7 @@ function startStalledServer(): Promise<{ endpoint: string; server: Server; socke
 
 describe("clients of the handlers against a stalled dependency", () => {
   let stalled: Awaited<ReturnType<typeof startStalledServer>>;
-  const credentials = { accessKeyId: "local", secretAccessKey: "local" };
+  const credentials = { ...LOCAL_CREDENTIALS };
 
   beforeAll(async () => {
     stalled = await startStalledServer();
@@ -52,5 +53,11 @@ describe("clients of the handlers against a stalled dependency", () => {
     });
     const messenger = createMessenger({ endpoint: stalled.endpoint, store, client: management });
     expect(await messenger.toConnection("c1=", { type: "pong" })).toEqual({ delivered: 0, gone: 0, failed: 1 });
+    const [failure] = capturedLogs().find({
+      level: "ERROR",
+      message: "send to connection failed",
+      connectionId: "c1=",
+    });
+    expect(failure).toMatchObject({ code: "dependency_failed", error: { name: "TimeoutError" } });
   }, 40_000);
 });

@@ -10,6 +10,8 @@
  *   --cognito-port <n>     WSAUTH_COGNITO_PORT  (default 9229)
  *   --dynamo-port <n>      WSAUTH_DYNAMO_PORT   (default 8000)
  *   --state-dir <dir>      WSAUTH_STATE_DIR     (default <repo>/.local)
+ *   --allow-origin <url>   WSAUTH_ALLOWED_ORIGINS (comma-separated) another browser origin that may
+ *                          use the gateway and Cognito besides the site (repeatable)
  *   --no-watch             do not reload handlers on change
  *   --quiet                only warnings and errors
  */
@@ -25,13 +27,28 @@ import { type LocalStack, outputsPath, PORT_ROLES, type PortName, REPO_ROOT, sta
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const USAGE = [
-  "usage: pnpm local [--no-web] [--<web|gateway|cognito|dynamo>-port n] [--state-dir dir] [--no-watch] [--quiet]",
+  "usage: pnpm local [--no-web] [--<web|gateway|cognito|dynamo>-port n] [--state-dir dir] [--allow-origin url] [--no-watch] [--quiet]",
   ...(Object.keys(PORT_ROLES) as PortName[]).map(
     (name) =>
       `  ${PORT_ROLES[name].flag} / ${PORT_ROLES[name].envVar}: ${PORT_ROLES[name].role}, default ${LOCAL.ports[name]}`,
   ),
   "  --state-dir / WSAUTH_STATE_DIR: state and outputs.json, default <repo>/.local",
+  "  --allow-origin / WSAUTH_ALLOWED_ORIGINS: another browser origin allowed besides the site's (e.g. your own front end)",
 ].join("\n");
+
+/** A browser origin as browsers send it (`scheme://host[:port]`), or a clear error. */
+function parseOrigin(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new LocalStackError(`invalid origin "${raw}"`, "pass it as scheme://host[:port], e.g. http://localhost:5173");
+  }
+  if (url.origin === "null" || url.origin !== raw.replace(/\/$/, "")) {
+    throw new LocalStackError(`invalid origin "${raw}"`, "pass only scheme://host[:port], e.g. http://localhost:5173");
+  }
+  return url.origin;
+}
 
 function parsePort(name: PortName, raw: string | undefined): number | undefined {
   if (raw === undefined || raw === "") return undefined;
@@ -59,6 +76,7 @@ function readOptions(argv: string[]) {
       "cognito-port": { type: "string" },
       "dynamo-port": { type: "string" },
       "state-dir": { type: "string" },
+      "allow-origin": { type: "string", multiple: true },
       "no-watch": { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -76,6 +94,10 @@ function readOptions(argv: string[]) {
     quiet: values.quiet,
     ports,
     stateDir: values["state-dir"] ?? (process.env.WSAUTH_STATE_DIR || undefined),
+    allowedOrigins: (values["allow-origin"] ?? (process.env.WSAUTH_ALLOWED_ORIGINS ?? "").split(","))
+      .map((origin) => origin.trim())
+      .filter(Boolean)
+      .map(parseOrigin),
   };
 }
 
@@ -166,6 +188,7 @@ async function main(): Promise<number> {
       watch: options.watch,
       quiet: options.quiet,
       ports: options.ports,
+      allowedOrigins: options.allowedOrigins,
       reporter: quietReporter,
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     });

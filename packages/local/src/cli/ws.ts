@@ -6,7 +6,7 @@ import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagem
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createChannelStore } from "@wsauth/core/channel";
 import { type ConnectionRecord, createConnectionStore } from "@wsauth/core/connection";
-import { LOCAL, ROUTE } from "@wsauth/core/constants";
+import { LOCAL, LOCAL_CREDENTIALS, ROUTE } from "@wsauth/core/constants";
 import { toWsAuthError } from "@wsauth/core/errors";
 import { createLog } from "@wsauth/core/logging";
 import { createChannels, createMessenger } from "@wsauth/core/messaging";
@@ -46,6 +46,8 @@ export interface WsTarget {
   dynamoEndpoint?: string;
   /** Local stack: dummy credentials instead of the default chain. */
   local: boolean;
+  /** Local stack only: the credential pair its `@connections` API checks signatures against. */
+  localCredentials?: { accessKeyId: string; secretAccessKey: string };
   /** Where the values came from, for messages. */
   source: string;
 }
@@ -126,13 +128,22 @@ export async function resolveTarget(flags: TargetFlags, rootDir: string): Promis
     region: flags.region ?? requireString(outputs, "region", file),
     ...(dynamoEndpoint ? { dynamoEndpoint } : {}),
     local: dynamoEndpoint !== undefined,
+    ...(dynamoEndpoint !== undefined ? { localCredentials: localCredentialsOf(outputs) } : {}),
     source: file,
   };
 }
 
+/** The pair the local stack published in its outputs (older outputs lack it: the constant then). */
+function localCredentialsOf(outputs: Record<string, unknown>): { accessKeyId: string; secretAccessKey: string } {
+  const published = outputs.localCredentials as { accessKeyId?: unknown; secretAccessKey?: unknown } | undefined;
+  return typeof published?.accessKeyId === "string" && typeof published.secretAccessKey === "string"
+    ? { accessKeyId: published.accessKeyId, secretAccessKey: published.secretAccessKey }
+    : { ...LOCAL_CREDENTIALS };
+}
+
 function clientsFor(target: WsTarget) {
-  // The local emulators accept any SigV4 signature; deployed stages use the default credential chain.
-  const credentials = target.local ? { accessKeyId: "local", secretAccessKey: "local" } : undefined;
+  // The local stack signs with its published pair; deployed stages use the default credential chain.
+  const credentials = target.local ? { ...(target.localCredentials ?? LOCAL_CREDENTIALS) } : undefined;
   const dynamo = new DynamoDBClient({
     region: target.region,
     ...(target.dynamoEndpoint ? { endpoint: target.dynamoEndpoint } : {}),

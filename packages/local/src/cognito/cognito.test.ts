@@ -11,7 +11,7 @@ import {
 import { ADMIN_GROUP } from "@wsauth/core/constants";
 import { Amplify } from "aws-amplify";
 import { fetchAuthSession, fetchUserAttributes, signIn, signOut } from "aws-amplify/auth";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Reporter } from "../runner";
 import { DEMO_USERS, type LocalCognito, localCognitoClient, startCognito } from "./index";
 
@@ -154,6 +154,8 @@ describe("local Cognito (cognito-local behind the refresh bridge)", () => {
   });
 
   it("signs in with Amplify (USER_PASSWORD_AUTH) and refreshes through the bridge", async () => {
+    // Amplify warns (on the console) about any custom pool endpoint: expected here, and checked.
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
     Amplify.configure({
       Auth: {
         Cognito: {
@@ -178,6 +180,10 @@ describe("local Cognito (cognito-local behind the refresh bridge)", () => {
     const attributes = await fetchUserAttributes();
     expect(attributes.email).toBe(alice.username);
     await signOut();
+    expect(warnings.mock.calls.map((call) => call.join(" ")).join("\n")).toContain(
+      "custom Amazon Amazon Cognito User Pool endpoint",
+    );
+    warnings.mockRestore();
   });
 
   it("keeps the pool, client and users across restarts (idempotent provisioning)", async () => {

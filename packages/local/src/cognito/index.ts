@@ -38,12 +38,18 @@ export interface CognitoOptions {
   stateDir: string;
   reporter: Reporter;
   users?: readonly DemoUser[];
+  /** Browser origins allowed to call it (the site's). */
+  allowedOrigins?: readonly string[];
 }
 
 export async function startCognito(options: CognitoOptions): Promise<LocalCognito> {
   const users = options.users ?? DEMO_USERS;
   const dataDir = join(options.stateDir, "cognito");
-  const bridge: RefreshBridge = await startRefreshBridge({ port: options.port, host: options.host });
+  const bridge: RefreshBridge = await startRefreshBridge({
+    port: options.port,
+    host: options.host,
+    allowedOrigins: options.allowedOrigins ?? [],
+  });
 
   const attempt = async (): Promise<{ emulator: CognitoEmulator; userPoolId: string; clientId: string }> => {
     const emulator = await startCognitoEmulator({ dataDir, issuerDomain: bridge.endpoint, reporter: options.reporter });

@@ -11,7 +11,7 @@ import {
   ListUserPoolClientsCommand,
   ListUserPoolsCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
-import { LOCAL } from "@wsauth/core/constants";
+import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import { type DemoUser, LOCAL_CLIENT_NAME, LOCAL_POOL_NAME } from "./demo-users";
 
 export interface ProvisionedPool {
@@ -24,7 +24,7 @@ export function localCognitoClient(endpoint: string): CognitoIdentityProviderCli
   return new CognitoIdentityProviderClient({
     endpoint,
     region: LOCAL.region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: { ...LOCAL_CREDENTIALS },
   });
 }
 

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { isAllowedOrigin, refuseForeignHost } from "../loopback/index.js";
 
 /**
  * The public Cognito endpoint of the local stack: a thin HTTP proxy in front of cognito-local.
@@ -11,6 +12,10 @@ import type { AddressInfo } from "node:net";
  * as verified, as Cognito does for a pool that verifies email (cognito-local leaves it unverified, so
  * the user's address would never count as their sign-in name). Every other request passes through
  * untouched.
+ *
+ * It is also the emulator's front door: only loopback `Host` names are served (421 otherwise), and
+ * CORS allows the site's origin only (cognito-local itself allows any): a request from any other
+ * browser origin is refused with 403, so no other page can sign in with the demo passwords.
  */
 export interface RefreshBridge {
   /** `http://127.0.0.1:<port>`: what clients (SDK, Amplify `userPoolEndpoint`) talk to. */
@@ -29,6 +34,8 @@ const CONFIRM_SIGN_UP_TARGET = `${TARGET_PREFIX}ConfirmSignUp`;
 const AMZ_JSON = "application/x-amz-json-1.1";
 const MAX_BODY_BYTES = 1024 * 1024;
 const HOP_BY_HOP = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"]);
+/** What the site's SDK may read of an answer (request ids and error types, as Cognito exposes them). */
+const CORS_EXPOSED_HEADERS = "x-amzn-requestid, x-amzn-errortype, x-amzn-errormessage, date";
 const OPENID_CONFIGURATION = /^\/([^/?]+)\/\.well-known\/openid-configuration(?:\?.*)?$/;
 
 class BadRequest extends Error {
@@ -46,8 +53,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown, contentTyp
   res.writeHead(status, {
     "content-type": contentType,
     "content-length": Buffer.byteLength(text),
-    // Browsers call Cognito cross-origin; cognito-local allows any origin, so do the same for our answers.
-    "access-control-allow-origin": "*",
   });
   res.end(text);
 }
@@ -120,8 +125,14 @@ export function toRefreshResponse(initiateAuthOutput: unknown): Record<string, u
   };
 }
 
-export async function startRefreshBridge(options: { port: number; host?: string }): Promise<RefreshBridge> {
+export async function startRefreshBridge(options: {
+  port: number;
+  host?: string;
+  /** Browser origins allowed to call it (the site's); requests without `Origin` always may. */
+  allowedOrigins?: readonly string[];
+}): Promise<RefreshBridge> {
   const host = options.host ?? "127.0.0.1";
+  const allowedOrigins = new Set((options.allowedOrigins ?? []).map((origin) => origin.toLowerCase()));
   let upstream: string | undefined;
   let userPoolId: string | undefined;
   let endpoint = "";
@@ -172,10 +183,7 @@ export async function startRefreshBridge(options: { port: number; host?: string 
     const text = await answer.text();
     if (!answer.ok) {
       // Errors have the same shape for both calls ({ __type, message }): hand them over as they are.
-      res.writeHead(answer.status, {
-        "content-type": answer.headers.get("content-type") ?? AMZ_JSON,
-        "access-control-allow-origin": "*",
-      });
+      res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? AMZ_JSON });
       res.end(text);
       return;
     }
@@ -203,7 +211,10 @@ export async function startRefreshBridge(options: { port: number; host?: string 
     const outHeaders: Record<string, string> = {};
     answer.headers.forEach((value, name) => {
       // fetch has already decoded the body; length and encoding are recomputed for what we send.
-      if (!HOP_BY_HOP.has(name) && name !== "content-encoding") outHeaders[name] = value;
+      // cognito-local's own CORS answer (any origin) is replaced by the bridge's.
+      if (!HOP_BY_HOP.has(name) && name !== "content-encoding" && !name.startsWith("access-control-")) {
+        outHeaders[name] = value;
+      }
     });
     outHeaders["content-length"] = String(body.length);
     res.writeHead(answer.status, outHeaders);
@@ -211,6 +222,28 @@ export async function startRefreshBridge(options: { port: number; host?: string 
   };
 
   const server = createServer((req, res) => {
+    if (refuseForeignHost(req, res)) return;
+    const requestOrigin = req.headers.origin;
+    if (!isAllowedOrigin(requestOrigin, allowedOrigins)) {
+      sendJson(res, 403, { __type: "AccessDeniedException", message: "origin not allowed" });
+      return;
+    }
+    if (requestOrigin) {
+      res.setHeader("access-control-allow-origin", requestOrigin);
+      res.setHeader("vary", "Origin");
+      res.setHeader("access-control-expose-headers", CORS_EXPOSED_HEADERS);
+      if (req.method === "OPTIONS") {
+        // A preflight from the site: answered here, never by cognito-local.
+        res.writeHead(204, {
+          "access-control-allow-methods": "GET, POST, OPTIONS",
+          "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "content-type",
+          "access-control-max-age": "600",
+          "content-length": "0",
+        });
+        res.end();
+        return;
+      }
+    }
     const handle = async () => {
       const origin = upstream;
       if (!origin) throw new BadRequest(503, "ServiceUnavailableException", "the Cognito emulator is starting");

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   type AttributeDefinition,
@@ -6,8 +7,9 @@ import {
   type GlobalSecondaryIndex,
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
-import { CONNECTIONS_TABLE, LOCAL } from "@wsauth/core/constants";
+import { CONNECTIONS_TABLE, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import dynalite from "dynalite";
+import { refuseForeignHost } from "../loopback/index.js";
 
 /** A running dynalite (a real DynamoDB API, in memory) on loopback. */
 export interface LocalDynamo {
@@ -16,10 +18,31 @@ export interface LocalDynamo {
   stop(): Promise<void>;
 }
 
+/**
+ * dynalite answers CORS for any origin, so any web page could read and write the local registry. Its
+ * handler is put behind the local stack's front door: loopback `Host` names only (421), and no browser
+ * at all (a request with an `Origin` gets 403; the SDK, the handlers and the CLI send none).
+ */
+function closeToBrowsers(server: ReturnType<typeof dynalite>): void {
+  const handlers = server.listeners("request") as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners("request");
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (refuseForeignHost(req, res)) return;
+    if (req.headers.origin !== undefined) {
+      res
+        .writeHead(403, { "content-type": "application/json" })
+        .end('{"message":"browsers may not call the local DynamoDB"}');
+      return;
+    }
+    for (const handler of handlers) handler.call(server, req, res);
+  });
+}
+
 /** Starts dynalite on `port` (0 for an ephemeral one). Tables are ACTIVE at once (`createTableMs: 0`). */
 export async function startDynamo(options: { port?: number; host?: string } = {}): Promise<LocalDynamo> {
   const host = options.host ?? "127.0.0.1";
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  closeToBrowsers(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? LOCAL.ports.dynamo, host, () => {
@@ -44,7 +67,7 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
     region: LOCAL.region,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: { ...LOCAL_CREDENTIALS },
   });
 }
 

@@ -1,17 +1,19 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { AUTHORIZER_IDENTITY_SOURCES, LIMITS, LOCAL } from "@wsauth/core/constants";
+import { AUTHORIZER_IDENTITY_SOURCES, LIMITS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import { createEventBuilder } from "@wsauth/core/events";
 import { createLog } from "@wsauth/core/logging";
 import { type WebSocket, WebSocketServer } from "ws";
 import { parseIdentitySources } from "./authorizer";
 import { CLOSE, Connection } from "./connection";
+import { answerClientError, refuseUpgrade } from "./guard";
 import { Handshakes } from "./handshake";
 import { Integrations } from "./integrations";
 import { errorMessage } from "./invoke";
 import { type ConnectionDirectory, createManagementHandler } from "./management";
 import { listen, rejectRaw } from "./net";
+import { createSigV4Verifier } from "./sigv4";
 import type { Gateway, GatewayLimits, GatewayOptions } from "./types";
 
 /** AWS's limits, with the ones `options` sets (a value that is set must be a positive number). */
@@ -43,11 +45,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const accountId = options.accountId ?? LOCAL.accountId;
   const limits = limitsOf(options);
   const identitySources = parseIdentitySources(options.identitySources ?? AUTHORIZER_IDENTITY_SOURCES);
+  const allowedOrigins = new Set((options.allowedOrigins ?? []).map((origin) => origin.toLowerCase()));
   const log = options.log ?? createLog("gateway");
   const debug = log.enabled?.("debug") ?? false;
 
   const httpServer = createServer();
-  httpServer.on("clientError", (_error, socket) => socket.destroy());
+  httpServer.on("clientError", answerClientError);
   await listen(httpServer, options.port ?? LOCAL.ports.gateway, host);
   const { port } = httpServer.address() as AddressInfo;
   httpServer.on("error", (error) => log.error("gateway server error", { error: errorMessage(error) }));
@@ -121,11 +124,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   httpServer.on(
     "request",
-    createManagementHandler({ stage, directory, maxPayloadBytes: limits.messagePayloadBytes, log }),
+    createManagementHandler({
+      stage,
+      directory,
+      maxPayloadBytes: limits.messagePayloadBytes,
+      verifySignature: createSigV4Verifier({ credentials: options.credentials ?? LOCAL_CREDENTIALS, region }),
+      log,
+    }),
   );
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     const path = (req.url ?? "/").split("?", 1)[0];
+    if (refuseUpgrade(req, socket, allowedOrigins)) return;
     if (closing || !routesSet) return rejectRaw(socket, 503, "Service Unavailable");
     if (path !== `/${stage}` && path !== `/${stage}/`) return rejectRaw(socket, 403, "Forbidden");
     wss.handleUpgrade(req, socket, head, onOpen);

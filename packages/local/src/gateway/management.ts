@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Log } from "@wsauth/core/logging";
+import { refuseForeignHost } from "../loopback/index.js";
+import { hasSigV4Authorization, type SignatureCheck, type SignedRequest } from "./sigv4.js";
 
 /**
  * The `@connections` management API (`POST`/`GET`/`DELETE /{stage}/@connections/{id}`), served on the
  * gateway's port under the stage path like AWS serves it under the API's stage. Errors carry
  * `x-amzn-ErrorType` so the AWS SDK raises its typed exceptions (GoneException, ...). IAM is stood in
- * for by requiring a SigV4 `Authorization` header; signatures are not verified (no secrets locally).
+ * for by a SigV4 signature made with the local credential pair (see sigv4.ts); anything else is 403.
  */
 
 export interface ConnectionDescription {
@@ -28,16 +30,17 @@ export interface ManagementOptions {
   stage: string;
   directory: ConnectionDirectory;
   maxPayloadBytes: number;
+  /** Checks a request's SigV4 signature (against the local credentials). */
+  verifySignature: (request: SignedRequest) => Promise<SignatureCheck>;
   log: Log;
 }
-
-const SIGV4 = /^AWS4-HMAC-SHA256\s/;
 
 export function createManagementHandler(
   options: ManagementOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { stage, directory, maxPayloadBytes, log } = options;
+  const { stage, directory, maxPayloadBytes, verifySignature, log } = options;
   return (req, res) => {
+    if (refuseForeignHost(req, res)) return;
     const connectionId = connectionIdOf(req.url ?? "/", stage);
     if (connectionId === undefined) {
       if (isStageRoot(req.url ?? "/", stage)) {
@@ -45,12 +48,45 @@ export function createManagementHandler(
       }
       return reply(res, 404, { message: "Not Found" }, "NotFoundException");
     }
-    if (!SIGV4.test(req.headers.authorization ?? "")) {
+    // Unsigned requests are refused before their body is read; signed ones once it is (it is signed too).
+    if (!hasSigV4Authorization(req.headers)) {
+      req.resume();
       return reply(res, 403, { message: "Missing Authentication Token" }, "MissingAuthenticationTokenException");
     }
+    void authorized(req, res).then((body) => {
+      if (body !== undefined) route(req, res, connectionId, body);
+    });
+  };
+
+  /** The request's body once its signature checks out; undefined when it has been answered. */
+  async function authorized(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+    const data = await readBody(req, maxPayloadBytes);
+    if (data === "too-large") {
+      reply(res, 413, { message: "Message too long" }, "PayloadTooLargeException", true);
+      return undefined;
+    }
+    if (data === "aborted") return undefined;
+    const check = await verifySignature({
+      method: req.method ?? "GET",
+      url: req.url ?? "/",
+      headers: req.headers,
+      body: data.length > 0 ? data : undefined,
+    }).catch((error: unknown): SignatureCheck => {
+      log.error("@connections signature check failed", { error });
+      return { ok: false, errorType: "InternalServerErrorException", message: "Internal server error" };
+    });
+    if (!check.ok) {
+      const status = check.errorType === "InternalServerErrorException" ? 500 : 403;
+      reply(res, status, { message: check.message }, check.errorType);
+      return undefined;
+    }
+    return data;
+  }
+
+  function route(req: IncomingMessage, res: ServerResponse, connectionId: string, data: Buffer) {
     switch (req.method) {
       case "POST":
-        return void handlePost(req, res, connectionId);
+        return void handlePost(res, connectionId, data);
       case "GET": {
         const description = directory.describe(connectionId);
         if (!description) return gone(res);
@@ -70,14 +106,9 @@ export function createManagementHandler(
       default:
         return reply(res, 405, { message: `Method ${req.method} not allowed` }, "MethodNotAllowedException");
     }
-  };
+  }
 
-  async function handlePost(req: IncomingMessage, res: ServerResponse, connectionId: string) {
-    const data = await readBody(req, maxPayloadBytes);
-    if (data === "too-large") {
-      return reply(res, 413, { message: "Message too long" }, "PayloadTooLargeException", true);
-    }
-    if (data === "aborted") return;
+  async function handlePost(res: ServerResponse, connectionId: string, data: Buffer) {
     try {
       if (!(await directory.post(connectionId, data))) return gone(res);
       res.writeHead(200, { "content-length": "0" }).end();

@@ -50,6 +50,13 @@ export interface GatewayOptions {
    * default (false) discards integration results, as the deployed API does.
    */
   routeResponses?: boolean;
+  /**
+   * Browser origins allowed to open sockets (the site's). A handshake with any other `Origin` is
+   * refused (403); one without (Node, CLIs) is not. Default: none.
+   */
+  allowedOrigins?: readonly string[];
+  /** The one credential pair `@connections` requests must be signed with. Default LOCAL_CREDENTIALS. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   log?: Log;
 }
 

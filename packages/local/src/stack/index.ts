@@ -2,12 +2,19 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { AUTHORIZER_IDENTITY_SOURCES, LIMITS, LOCAL, type LocalOutputs } from "@wsauth/core/constants";
+import {
+  AUTHORIZER_IDENTITY_SOURCES,
+  LIMITS,
+  LOCAL,
+  LOCAL_CREDENTIALS,
+  type LocalOutputs,
+} from "@wsauth/core/constants";
 import { createLog, type Log } from "@wsauth/core/logging";
 import { type LocalCognito, startCognito } from "../cognito";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "../dynamo";
 import { type Gateway, type GatewayLimits, startGateway } from "../gateway";
 import { type CallRecorder, type HandlerHost, startHandlerHost } from "../handlers";
+import { siteOrigins } from "../loopback";
 import {
   assertPortFree,
   consoleReporter,
@@ -45,6 +52,11 @@ export interface LocalStackOptions {
   /** Rebuild and reload the handlers when packages/functions or packages/core change (default true). */
   watch?: boolean;
   reporter?: Reporter;
+  /**
+   * Browser origins, besides the site's own, that may open sockets and call the Cognito endpoint
+   * (your own front end with `web: false`). Every other browser origin is refused.
+   */
+  allowedOrigins?: readonly string[];
   /**
    * Puts something between the handlers and their dependencies (the fault suite's cuttable relays):
    * called once DynamoDB and Cognito answer, with the endpoints the handlers would use; the handlers
@@ -149,6 +161,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   try {
+    // The site's port is settled first: the gateway and the Cognito endpoint accept its origin only.
+    const webPort = withWeb ? (ports.web === 0 ? await pickFreePort(HOST) : ports.web) : 0;
+    const webUrl = withWeb ? `http://${HOST}:${webPort}` : "";
+    const allowedOrigins = [...siteOrigins(webUrl), ...(options.allowedOrigins ?? [])];
     const dynamoStart = withPortRole("dynamo", ports.dynamo, startDynamo({ port: ports.dynamo, host: HOST })).then(
       async (db) => {
         cleanups.push({ name: "dynalite", run: () => db.stop() });
@@ -164,7 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const cognitoStart = withPortRole(
       "cognito",
       ports.cognito,
-      startCognito({ port: ports.cognito, host: HOST, stateDir, reporter }),
+      startCognito({ port: ports.cognito, host: HOST, stateDir, reporter, allowedOrigins }),
     ).then((idp: LocalCognito) => {
       cleanups.push({ name: "Cognito emulator", run: () => idp.stop() });
       return idp;
@@ -185,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         routes: {},
         waitForRoutes: true,
         identitySources: AUTHORIZER_IDENTITY_SOURCES,
+        allowedOrigins,
         limits,
         log: gatewayLog(quiet),
       }),
@@ -198,8 +215,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const cognito = await cognitoStart;
     const gateway = await gatewayStart;
 
-    const webPort = withWeb ? (ports.web === 0 ? await pickFreePort(HOST) : ports.web) : 0;
-    const webUrl = withWeb ? `http://${HOST}:${webPort}` : "";
     const webStart: Promise<WebSite | undefined> = withWeb
       ? startWeb({
           webDir: join(REPO_ROOT, "web"),
@@ -277,6 +292,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cognitoEndpoint: cognito.endpoint,
       dynamoEndpoint: dynamo.endpoint,
       demoUsers: cognito.demoUsers.map(({ username, password }) => ({ username, password })),
+      // Field by field: the AWS SDK marks credential objects it is handed (`$source`).
+      localCredentials: {
+        accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
+        secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey,
+      },
     };
     if (writeOutputs) {
       await writeOutputsFile(stateDir, outputs);

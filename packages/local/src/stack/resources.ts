@@ -1,4 +1,4 @@
-import { APP_NAME, LOCAL, RESOURCE } from "@wsauth/core/constants";
+import { APP_NAME, LOCAL, LOCAL_CREDENTIALS, RESOURCE } from "@wsauth/core/constants";
 
 /** What the handlers need to know about the running stack. */
 export interface LinkedValues {
@@ -16,7 +16,7 @@ export interface LinkedValues {
 /**
  * The environment of the handlers: the same linked resources `Resource` from "sst" reads on AWS
  * (`SST_RESOURCE_<Name>` JSON, including `App`), the local-only issuer fields on `UserPool`, and
- * the standard AWS SDK variables that point DynamoDB at dynalite with dummy credentials.
+ * the standard AWS SDK variables that point DynamoDB at dynalite and sign with the local credential pair.
  */
 export function handlerEnvironment(values: LinkedValues): Record<string, string> {
   const resource = (name: string, value: Record<string, string>) => [`SST_RESOURCE_${name}`, JSON.stringify(value)];
@@ -39,8 +39,9 @@ export function handlerEnvironment(values: LinkedValues): Record<string, string>
     ["AWS_ENDPOINT_URL_DYNAMODB", values.dynamoEndpoint],
     ["AWS_REGION", LOCAL.region],
     ["AWS_DEFAULT_REGION", LOCAL.region],
-    ["AWS_ACCESS_KEY_ID", "local"],
-    ["AWS_SECRET_ACCESS_KEY", "local"],
+    // The local credential pair: the gateway's `@connections` API checks the handlers' signatures with it.
+    ["AWS_ACCESS_KEY_ID", LOCAL_CREDENTIALS.accessKeyId],
+    ["AWS_SECRET_ACCESS_KEY", LOCAL_CREDENTIALS.secretAccessKey],
     // A developer's real session must not leak into the emulators' requests.
     ["AWS_SESSION_TOKEN", ""],
     ["AWS_PROFILE", ""],

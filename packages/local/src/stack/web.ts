@@ -1,7 +1,9 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { LOCAL, WEB_ENV } from "@wsauth/core/constants";
+import { startLoopbackProxy } from "../loopback/proxy";
 import { type Child, LocalStackError, type Reporter, startChild, waitForHttp } from "../runner";
+import { pickFreePort } from "./ports";
 
 const WEB_READY_TIMEOUT_MS = 90_000;
 
@@ -45,7 +47,10 @@ function nextBin(webDir: string): string {
   }
 }
 
-/** Starts `next dev` for `web/` and resolves once it answers HTTP. */
+/**
+ * Starts `next dev` for `web/` and resolves once it answers HTTP. `next dev` cannot refuse foreign
+ * `Host` names (DNS rebinding), so it listens on a private port behind a loopback-only proxy on `port`.
+ */
 export async function startWeb(options: {
   webDir: string;
   port: number;
@@ -55,18 +60,28 @@ export async function startWeb(options: {
   quiet: boolean;
 }): Promise<WebSite> {
   const url = `http://${options.host}:${options.port}`;
+  const devPort = await pickFreePort(options.host);
+  const proxy = await startLoopbackProxy({ port: options.port, host: options.host, upstreamPort: devPort });
   const child: Child = startChild({
     name: "next dev",
     command: process.execPath,
-    args: [nextBin(options.webDir), "dev", "--port", String(options.port), "--hostname", options.host],
+    args: [nextBin(options.webDir), "dev", "--port", String(devPort), "--hostname", options.host],
     cwd: options.webDir,
-    env: { ...process.env, ...options.env, NEXT_TELEMETRY_DISABLED: "1", PORT: String(options.port) },
+    // The public port names the build directory (web/next.config.ts), so it is stable across runs.
+    env: {
+      ...process.env,
+      ...options.env,
+      NEXT_TELEMETRY_DISABLED: "1",
+      PORT: String(devPort),
+      WSAUTH_WEB_PORT: String(options.port),
+    },
     onLine: (line) => {
       if (!options.quiet && line.trim()) options.reporter.info(`web: ${line}`);
     },
   });
   try {
-    await waitForHttp(url, {
+    // Ready once `next dev` itself answers (the proxy answers 502 until then).
+    await waitForHttp(`http://${options.host}:${devPort}`, {
       name: "next dev",
       timeoutMs: WEB_READY_TIMEOUT_MS,
       isDead: () =>
@@ -76,7 +91,14 @@ export async function startWeb(options: {
     });
   } catch (error) {
     await child.stop();
+    await proxy.close();
     throw error;
   }
-  return { url, stop: () => child.stop() };
+  return {
+    url,
+    stop: async () => {
+      await proxy.close();
+      await child.stop();
+    },
+  };
 }

@@ -80,3 +80,4 @@ export async function occupyPort(): Promise<OccupiedPort> {
     release: () => new Promise<void>((resolve) => blocker.close(() => resolve())),
   };
 }
+export { type HttpAnswer, httpRequest } from "./http-request";

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
-import { ROUTE } from "@wsauth/core/constants";
+import { LOCAL_CREDENTIALS, ROUTE } from "@wsauth/core/constants";
 import type { Log, LogFields } from "@wsauth/core/logging";
 import { type ClientOptions, type RawData, WebSocket } from "ws";
 import { type Gateway, type GatewayOptions, type LambdaHandler, startGateway } from "../index";
@@ -100,7 +100,7 @@ export function managementClient(gateway: Gateway): ApiGatewayManagementApiClien
   return new ApiGatewayManagementApiClient({
     endpoint: gateway.managementEndpoint,
     region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    credentials: { ...LOCAL_CREDENTIALS },
   });
 }
 
