@@ -11,6 +11,7 @@
  *   --dynamo-port <n>      WSAUTH_DYNAMO_PORT   (default 8000)
  *   --state-dir <dir>      WSAUTH_STATE_DIR     (default <repo>/.local)
  *   --no-watch             do not reload handlers on change
+ *   --handler-workers <n>  handler worker threads (default: one per core)
  *   --quiet                only warnings and errors
  */
 import { relative } from "node:path";
@@ -25,7 +26,7 @@ import { type LocalStack, outputsPath, PORT_ROLES, type PortName, REPO_ROOT, sta
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const USAGE = [
-  "usage: pnpm local [--no-web] [--<web|gateway|cognito|dynamo>-port n] [--state-dir dir] [--no-watch] [--quiet]",
+  "usage: pnpm local [--no-web] [--<web|gateway|cognito|dynamo>-port n] [--state-dir dir] [--no-watch] [--handler-workers n] [--quiet]",
   ...(Object.keys(PORT_ROLES) as PortName[]).map(
     (name) =>
       `  ${PORT_ROLES[name].flag} / ${PORT_ROLES[name].envVar}: ${PORT_ROLES[name].role}, default ${LOCAL.ports[name]}`,
@@ -60,6 +61,7 @@ function readOptions(argv: string[]) {
       "dynamo-port": { type: "string" },
       "state-dir": { type: "string" },
       "no-watch": { type: "boolean", default: false },
+      "handler-workers": { type: "string" },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -69,8 +71,20 @@ function readOptions(argv: string[]) {
     const port = parsePort(name, values[`${name}-port`] ?? process.env[PORT_ROLES[name].envVar]);
     if (port !== undefined) ports[name] = port;
   }
+  const rawWorkers = values["handler-workers"];
+  const handlerWorkers = rawWorkers === undefined ? undefined : Number(rawWorkers);
+  if (
+    handlerWorkers !== undefined &&
+    (!Number.isInteger(handlerWorkers) || handlerWorkers < 1 || handlerWorkers > 64)
+  ) {
+    throw new LocalStackError(
+      `invalid handler worker count "${rawWorkers}"`,
+      "pass a number from 1 to 64 with --handler-workers",
+    );
+  }
   return {
     help: values.help,
+    handlerWorkers,
     web: !values["no-web"],
     watch: !values["no-watch"],
     quiet: values.quiet,
@@ -168,6 +182,7 @@ async function main(): Promise<number> {
       ports: options.ports,
       reporter: quietReporter,
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+      ...(options.handlerWorkers !== undefined ? { handlerWorkers: options.handlerWorkers } : {}),
     });
   } catch (error) {
     reporter.error(describeError(error));
