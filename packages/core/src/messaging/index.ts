@@ -1,4 +1,23 @@
-export { createMessenger, type DeliveryReport, isGone, type Messenger, type MessengerOptions } from "./messenger";
+export {
+  createFanOut,
+  type FanOut,
+  type FanOutDispatcher,
+  type FanOutJob,
+  type FanOutJobReport,
+  type FanOutOptions,
+  type FanOutReceipt,
+  fanOutJobSchema,
+  type Recipient,
+} from "./fanout";
+export { createFanOutMarkers, type FanOutMarkers } from "./fanout-markers";
+export {
+  createMessenger,
+  type DeliveryReport,
+  isGone,
+  type Messenger,
+  type MessengerOptions,
+  type SendOptions,
+} from "./messenger";
 export { type NotifyInput, type NotifyOptions, notifyInputSchema, notifyUser } from "./notify";
 export {
   createRealtime,

@@ -27,6 +27,7 @@ export interface Messenger {
   toConnections(
     connections: readonly (Pick<ConnectionRecord, "connectionId"> & Partial<Pick<ConnectionRecord, "tokenExp">>)[],
     frame: ServerFrame,
+    options?: SendOptions,
   ): Promise<DeliveryReport>;
   /** Sends one frame to every live connection of the user(s) `target` names (user id or username). */
   toUser(target: string, frame: ServerFrame): Promise<DeliveryReport>;
@@ -37,6 +38,11 @@ export interface Messenger {
    * gateway no longer knew it; throws `DependencyError` when the gateway call failed otherwise.
    */
   disconnect(connectionId: string): Promise<"closed" | "gone">;
+}
+
+export interface SendOptions {
+  /** Called as each send settles (a fan-out job records its progress from it). */
+  onOutcome?: (connectionId: string, outcome: keyof DeliveryReport) => void;
 }
 
 export interface MessengerOptions {
@@ -101,10 +107,25 @@ export function createMessenger(options: MessengerOptions): Messenger {
   }
 
   /** Sends one frame to every id with `concurrency` sends in flight; ids may arrive while it sends. */
-  async function sendAll(ids: Iterable<string> | AsyncIterable<string>, frame: ServerFrame): Promise<DeliveryReport> {
+  async function sendAll(
+    ids: Iterable<string> | AsyncIterable<string>,
+    frame: ServerFrame,
+    sendOptions: SendOptions = {},
+  ): Promise<DeliveryReport> {
     // Serialised once: a broadcast sends the same bytes to every connection.
     const data = new TextEncoder().encode(JSON.stringify(frame));
-    const outcomes = await pMap(ids, (id) => sendOne(id, data), { concurrency });
+    const { onOutcome } = sendOptions;
+    const outcomes = await pMap(
+      ids,
+      onOutcome
+        ? async (id) => {
+            const outcome = await sendOne(id, data);
+            onOutcome(id, outcome);
+            return outcome;
+          }
+        : (id) => sendOne(id, data),
+      { concurrency },
+    );
     const report = { ...EMPTY };
     for (const outcome of outcomes) report[outcome] += 1;
     return report;
@@ -116,10 +137,11 @@ export function createMessenger(options: MessengerOptions): Messenger {
   async function toConnections(
     connections: readonly (Pick<ConnectionRecord, "connectionId"> & Partial<Pick<ConnectionRecord, "tokenExp">>)[],
     frame: ServerFrame,
+    sendOptions?: SendOptions,
   ): Promise<DeliveryReport> {
     const ids = new Set<string>();
     for (const { connectionId, tokenExp } of connections) if (authorised(tokenExp)) ids.add(connectionId);
-    return sendAll(ids, frame);
+    return sendAll(ids, frame, sendOptions);
   }
 
   return {

@@ -1,9 +1,10 @@
 import { type ConnectionIdentity, decodeAuthorizerContext, type Identity } from "../auth/index";
 import type { ConnectionRecord, ConnectionStore, NewConnection } from "../connection/index";
-import { ADMIN_GROUP, ROUTE } from "../constants/index";
+import { ADMIN_GROUP, FANOUT, ROUTE } from "../constants/index";
 import { DependencyError, IdentityError, InputError, WsAuthError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import { frames, parseClientFrame, parseEchoBody, type ServerFrame, toIsoTime } from "../protocol/index";
+import type { FanOut, FanOutJobReport } from "./fanout";
 import type { DeliveryReport, Messenger } from "./messenger";
 import { notifyUser } from "./notify";
 import { type SweepReport, sweepConnections } from "./sweep";
@@ -40,6 +41,8 @@ export type MessageRouteKey = (typeof MESSAGE_ROUTES)[number];
 export interface RealtimeOptions {
   store: ConnectionStore;
   messenger: Messenger;
+  /** Parallel fan-out for `broadcast` (without it, a broadcast is sent inline by this invocation). */
+  fanOut?: FanOut;
   /** Needed by `reauth` only; a factory so that handlers build it lazily. */
   verifier?: ReauthVerifier | (() => ReauthVerifier | Promise<ReauthVerifier>);
   /** Clock in epoch milliseconds (tests pin it). */
@@ -65,6 +68,8 @@ export interface Realtime {
   sweep(): Promise<SweepReport>;
   /** Pushes `data` to every live connection of a user, as a `message` from `system`. */
   notify(input: unknown): Promise<DeliveryReport>;
+  /** Runs one fan-out job (the `FanOut` function). */
+  fanOutJob(input: unknown): Promise<FanOutJobReport>;
 }
 
 export function createRealtime(options: RealtimeOptions): Realtime {
@@ -167,8 +172,17 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       throw new IdentityError("forbidden", `only members of ${ADMIN_GROUP} may broadcast`);
     }
     const frame = parseClientFrame(ROUTE.broadcast, body);
-    const report = await messenger.broadcast(frames.broadcast(sender(caller), frame.data, now()));
-    log.info("broadcast sent", { connectionId: caller.connectionId, userId: caller.userId, ...report });
+    const outgoing = frames.broadcast(sender(caller), frame.data, now());
+    const { fanOut } = options;
+    const receipt = fanOut
+      ? await fanOut.send(store.walk({ pageSize: FANOUT.jobSize }), outgoing)
+      : await messenger.broadcast(outgoing).then((report) => ({
+          recipients: report.delivered + report.gone + report.failed,
+          jobs: 0,
+          ...report,
+        }));
+    log.info("broadcast sent", { connectionId: caller.connectionId, userId: caller.userId, ...receipt });
+    await reply(caller.connectionId, frames.broadcasted(receipt));
   }
 
   return {
@@ -219,5 +233,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
 
     sweep: () => sweepConnections({ store, messenger, now, log }),
     notify: (input) => notifyUser(input, { store, messenger, now, log }),
+    async fanOutJob(input) {
+      if (!options.fanOut) throw new WsAuthError("internal", "no fan-out is configured");
+      return options.fanOut.runJob(input);
+    },
   };
 }

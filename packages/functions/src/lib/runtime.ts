@@ -1,9 +1,17 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { sharedTokenVerifier } from "@wsauth/core/auth";
 import { createConnectionStore } from "@wsauth/core/connection";
 import { DEPENDENCY_TIMEOUTS } from "@wsauth/core/constants";
-import { createMessenger, createRealtime, type Realtime } from "@wsauth/core/messaging";
+import {
+  createFanOut,
+  createFanOutMarkers,
+  createMessenger,
+  createRealtime,
+  type FanOutDispatcher,
+  type Realtime,
+} from "@wsauth/core/messaging";
 import { Resource } from "sst";
 
 /**
@@ -23,19 +31,49 @@ export const dependencyRequestHandler = {
   throwOnRequestTimeout: true,
 } as const;
 
+/**
+ * Queues fan-out jobs as asynchronous invocations of `FanOut` (`InvocationType: Event`): accepted once
+ * Lambda answers 202, run at least once, retried by Lambda after a failure.
+ */
+function lambdaDispatcher(): FanOutDispatcher {
+  const client = new LambdaClient({ requestHandler: dependencyRequestHandler });
+  const functionName = Resource.FanOut.name;
+  const encoder = new TextEncoder();
+  return {
+    async dispatch(job) {
+      const { StatusCode } = await client.send(
+        new InvokeCommand({
+          FunctionName: functionName,
+          InvocationType: "Event",
+          Payload: encoder.encode(JSON.stringify(job)),
+        }),
+      );
+      if (StatusCode !== 202) throw new Error(`FanOut invocation answered ${StatusCode}, not 202`);
+    },
+  };
+}
+
 export function realtime(): Realtime {
   if (!instance) {
     const requestHandler = dependencyRequestHandler;
-    const store = createConnectionStore({
-      tableName: Resource.Connections.name,
-      client: new DynamoDBClient({ requestHandler }),
-    });
+    const dynamo = new DynamoDBClient({ requestHandler });
+    const tableName = Resource.Connections.name;
+    const store = createConnectionStore({ tableName, client: dynamo });
     const messenger = createMessenger({
       endpoint: Resource.Realtime.managementEndpoint,
       store,
       client: new ApiGatewayManagementApiClient({ endpoint: Resource.Realtime.managementEndpoint, requestHandler }),
     });
-    instance = createRealtime({ store, messenger, verifier: () => sharedTokenVerifier(Resource) });
+    // Built on first use: only a fan-out above FANOUT.inlineMax (in `broadcast`) queues jobs, and only
+    // the `FanOut` function reads markers.
+    let dispatcher: FanOutDispatcher | undefined;
+    let markers: ReturnType<typeof createFanOutMarkers> | undefined;
+    const fanOut = createFanOut({
+      messenger,
+      dispatcher: () => (dispatcher ??= lambdaDispatcher()),
+      markers: () => (markers ??= createFanOutMarkers({ client: dynamo, tableName })),
+    });
+    instance = createRealtime({ store, messenger, fanOut, verifier: () => sharedTokenVerifier(Resource) });
   }
   return instance;
 }

@@ -63,6 +63,7 @@ interface CommandInput {
   ConnectionId?: string;
   RequestItems?: Record<string, unknown>;
   TransactItems?: unknown[];
+  FunctionName?: string;
 }
 
 /** IAM action and resource of an SDK command (client and command names as the SDK reports them). */
@@ -80,6 +81,10 @@ export function describeAwsCall(
   if (clientName.startsWith("ApiGatewayManagementApi")) {
     const method = CONNECTION_METHODS[operation] ?? operation;
     return { action: "execute-api:ManageConnections", resource: `@connections/${method}/${input.ConnectionId ?? ""}` };
+  }
+  if (clientName.startsWith("Lambda") && operation === "Invoke") {
+    // Invoke (any invocation type) is `lambda:InvokeFunction` on the function.
+    return { action: "lambda:InvokeFunction", resource: `function/${input.FunctionName ?? ""}` };
   }
   const service = clientName.replace(/Client$/, "").toLowerCase();
   return { action: `${service}:${operation}`, resource: "*" };
