@@ -10,6 +10,7 @@ export {
   type Recipient,
 } from "./fanout";
 export { createFanOutMarkers, type FanOutMarkers } from "./fanout-markers";
+export { createManagementClient, lightRequestHandler } from "./management-client";
 export {
   createMessenger,
   type DeliveryReport,

@@ -1,5 +1,5 @@
 import {
-  ApiGatewayManagementApiClient,
+  type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
@@ -8,6 +8,7 @@ import type { ConnectionRecord, ConnectionStore } from "../connection/index";
 import { DependencyError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import type { ServerFrame } from "../protocol/index";
+import { createManagementClient } from "./management-client";
 
 /** Outcome of a delivery: `gone` connections had closed (410) and their rows were deleted. */
 export interface DeliveryReport {
@@ -49,7 +50,10 @@ export interface MessengerOptions {
   /** The management API endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
   endpoint: string;
   store: ConnectionStore;
-  /** Defaults to a client for `endpoint` (region and credentials from the environment). */
+  /**
+   * Defaults to `createManagementClient` for `endpoint` (region and credentials from the environment):
+   * the SDK client set up for many sends.
+   */
   client?: ApiGatewayManagementApiClient;
   /** Sends in flight at once (default 16): keeps a broadcast within the management API's rate. */
   concurrency?: number;
@@ -73,7 +77,7 @@ const EMPTY: DeliveryReport = { delivered: 0, gone: 0, failed: 0 };
 
 export function createMessenger(options: MessengerOptions): Messenger {
   const { store } = options;
-  const client = options.client ?? new ApiGatewayManagementApiClient({ endpoint: options.endpoint });
+  const client = options.client ?? createManagementClient({ endpoint: options.endpoint });
   const concurrency = options.concurrency ?? 16;
   const now = options.now ?? Date.now;
   const log = options.log ?? createLog("messenger");

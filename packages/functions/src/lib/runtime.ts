@@ -1,4 +1,3 @@
-import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { sharedTokenVerifier } from "@wsauth/core/auth";
@@ -7,6 +6,7 @@ import { DEPENDENCY_TIMEOUTS } from "@wsauth/core/constants";
 import {
   createFanOut,
   createFanOutMarkers,
+  createManagementClient,
   createMessenger,
   createRealtime,
   type FanOutDispatcher,
@@ -62,7 +62,10 @@ export function realtime(): Realtime {
     const messenger = createMessenger({
       endpoint: Resource.Realtime.managementEndpoint,
       store,
-      client: new ApiGatewayManagementApiClient({ endpoint: Resource.Realtime.managementEndpoint, requestHandler }),
+      client: createManagementClient(
+        { endpoint: Resource.Realtime.managementEndpoint },
+        { requestTimeoutMs: DEPENDENCY_TIMEOUTS.requestTimeoutMs },
+      ),
     });
     // Built on first use: only a fan-out above FANOUT.inlineMax (in `broadcast`) queues jobs, and only
     // the `FanOut` function reads markers.
