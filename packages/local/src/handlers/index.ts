@@ -160,7 +160,12 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
       init: {
         files,
         ...(options.recorder
-          ? { record: { packageDirs: [join(root, "packages", "functions"), join(root, "packages", "core")] } }
+          ? {
+              record: {
+                packageDirs: [join(root, "packages", "functions"), join(root, "packages", "core")],
+                everyCall: options.recorder.everyCall === true,
+              },
+            }
           : {}),
       },
       env: { ...process.env, ...options.env, AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint },
@@ -236,6 +241,7 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
           `no handlers are loaded (${status.buildError ?? "not built yet"}) (fix: correct the build error and save)`,
         );
       }
+      options.recorder?.invocation?.(name);
       return pick(current.workers, event).invoke(name, event, context);
     };
 

@@ -29,6 +29,10 @@ export interface RecordedResourceRead {
 export interface CallRecorder {
   awsCall(call: RecordedAwsCall): void;
   resourceRead(read: RecordedResourceRead): void;
+  /** Report every call, not only each distinct one (the cost model counts them). */
+  everyCall?: boolean;
+  /** Each invocation of a handler module (a Lambda request). */
+  invocation?(module: string): void;
 }
 
 /** The handler module whose invocation is running (module top-level code runs outside any). */
@@ -185,9 +189,11 @@ export function installRecorders(
   post: (
     observation: { kind: "aws-call"; call: RecordedAwsCall } | { kind: "resource-read"; read: RecordedResourceRead },
   ) => void,
+  everyCall = false,
 ): void {
   const seen = new Set<string>();
   const once = (key: string, send: () => void) => {
+    if (everyCall && key.startsWith("aws|")) return send();
     if (seen.has(key)) return;
     seen.add(key);
     send();
