@@ -9,7 +9,7 @@ export interface Series {
   points: Array<{ x: number; y: number }>;
 }
 
-const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 function niceMax(value: number): number {
   if (value <= 0) return 1;
@@ -31,9 +31,10 @@ export function lineChart(options: { title: string; xLabel: string; yLabel: stri
   const y = (value: number) => margin.top + plotH - (value / yMax) * plotH;
   const ticks = 5;
   const lines: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escapeXml(options.title)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(options.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escape(options.title)}</text>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(options.title)}</text>`,
   ];
   for (let index = 0; index <= ticks; index++) {
     const yValue = (yMax / ticks) * index;
@@ -47,8 +48,8 @@ export function lineChart(options: { title: string; xLabel: string; yLabel: stri
   lines.push(
     `<line x1="${margin.left}" x2="${margin.left}" y1="${margin.top}" y2="${margin.top + plotH}" stroke="black"/>`,
     `<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${margin.top + plotH}" y2="${margin.top + plotH}" stroke="black"/>`,
-    `<text x="${margin.left + plotW / 2}" y="${height - 14}" text-anchor="middle">${escape(options.xLabel)}</text>`,
-    `<text transform="translate(16 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(options.yLabel)}</text>`,
+    `<text x="${margin.left + plotW / 2}" y="${height - 14}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
+    `<text transform="translate(16 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(options.yLabel)}</text>`,
   );
   options.series.forEach((series, index) => {
     const path = series.points.map((point) => `${x(point.x).toFixed(1)},${y(point.y).toFixed(1)}`).join(" ");
@@ -61,7 +62,7 @@ export function lineChart(options: { title: string; xLabel: string; yLabel: stri
     const legendY = margin.top + 8 + index * 18;
     lines.push(
       `<rect x="${margin.left + 12}" y="${legendY - 9}" width="14" height="4" fill="${series.color}"/>`,
-      `<text x="${margin.left + 32}" y="${legendY - 3}">${escape(series.name)}</text>`,
+      `<text x="${margin.left + 32}" y="${legendY - 3}">${escapeXml(series.name)}</text>`,
     );
   });
   lines.push("</svg>");
