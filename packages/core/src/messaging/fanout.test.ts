@@ -51,19 +51,25 @@ function fakeMarkers(initial: Record<string, string[]> = {}) {
 const recipients = (count: number, from = 0) =>
   Array.from({ length: count }, (_, index) => ({ connectionId: `c${from + index}`, tokenExp: NOW / 1000 + 60 }));
 
+/** A fan-out with an inline threshold of 10 and jobs of 4, recording what it sends and queues. */
+function recordingFanOut() {
+  const { messenger, sent } = fakeMessenger();
+  const dispatched: FanOutJob[] = [];
+  const fanOut = createFanOut({
+    messenger,
+    dispatcher: () => ({ dispatch: async (job) => void dispatched.push(job) }),
+    markers: () => fakeMarkers().markers,
+    inlineMax: 10,
+    jobSize: 4,
+    now: () => NOW,
+    log: silent,
+  });
+  return { fanOut, sent, dispatched };
+}
+
 describe("fan-out", () => {
   it("sends inline up to the threshold: no job is queued", async () => {
-    const { messenger, sent } = fakeMessenger();
-    const dispatched: FanOutJob[] = [];
-    const fanOut = createFanOut({
-      messenger,
-      dispatcher: () => ({ dispatch: async (job) => void dispatched.push(job) }),
-      markers: () => fakeMarkers().markers,
-      inlineMax: 10,
-      jobSize: 4,
-      now: () => NOW,
-      log: silent,
-    });
+    const { fanOut, sent, dispatched } = recordingFanOut();
     const receipt = await fanOut.send([recipients(6), recipients(4, 6)], frame);
     expect(receipt).toEqual({ recipients: 10, jobs: 0, delivered: 10, gone: 0, failed: 0 });
     expect(dispatched).toEqual([]);
@@ -71,17 +77,7 @@ describe("fan-out", () => {
   });
 
   it("cuts a larger fan-out into jobs covering every recipient once, skipping expired tokens", async () => {
-    const { messenger, sent } = fakeMessenger();
-    const dispatched: FanOutJob[] = [];
-    const fanOut = createFanOut({
-      messenger,
-      dispatcher: () => ({ dispatch: async (job) => void dispatched.push(job) }),
-      markers: () => fakeMarkers().markers,
-      inlineMax: 10,
-      jobSize: 4,
-      now: () => NOW,
-      log: silent,
-    });
+    const { fanOut, sent, dispatched } = recordingFanOut();
     const expired = { connectionId: "old", tokenExp: NOW / 1000 - 1 };
     const receipt = await fanOut.send([recipients(7), [expired, ...recipients(6, 7)]], frame);
     expect(receipt).toEqual({ recipients: 13, jobs: 4, delivered: 0, gone: 0, failed: 0 });
