@@ -9,6 +9,10 @@ declare module "sst" {
       "name": string
       "type": "sst.aws.Dynamo"
     }
+    "FanOut": {
+      "name": string
+      "type": "sst.aws.Function"
+    }
     "Realtime": {
       "managementEndpoint": string
       "type": "sst.aws.ApiGatewayWebSocket"

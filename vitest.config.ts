@@ -49,6 +49,16 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The cost model: AWS calls per user-visible operation, counted on the local stack.
+        test: {
+          name: "cost",
+          include: ["test/cost/**/*.test.ts"],
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
         test: {
           name: "faults",
           include: ["test/faults/**/*.test.ts"],

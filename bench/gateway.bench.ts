@@ -1,4 +1,6 @@
+import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
+import { signInDemoUser, startTestStack } from "@wsauth/local/testing";
 import type { BenchStack } from "./lib/bench-stack";
 import { closeAll, connectMany, connectPlain, type RealtimeClient } from "./lib/clients";
 import { startRawEchoServer } from "./lib/raw-server";
@@ -8,8 +10,9 @@ import { figure, percentile } from "./lib/stats";
 /**
  * Echo throughput and round-trip latency with CLIENTS concurrent ping-pong clients (each keeps one
  * frame in flight): through the whole local path (frame -> route selection -> the real `$default`
- * handler -> `@connections` POST -> frame) against a plain `ws` echo server driven by the same client
- * code. Slices of both run interleaved; counts and latencies are summed over all slices.
+ * handler -> `@connections` POST -> frame) with the handler pool (one worker per core), against the
+ * same path with one handler worker (a second stack), and against a plain `ws` echo server driven by
+ * the same client code. Slices of all three run interleaved; counts and latencies are summed.
  */
 
 const CLIENTS = 50;
@@ -93,30 +96,57 @@ export async function runGatewayBench(env: BenchStack, options: { rounds?: numbe
     (index) => users[index % users.length]?.idToken ?? "",
     10,
   );
+  // The same stack with a single handler worker, as the local stack ran before the pool.
+  const single = await startTestStack({ quiet: true, handlerWorkers: 1 });
+  const singleTokens = await Promise.all([signInDemoUser(single.outputs, 0), signInDemoUser(single.outputs, 1)]);
+  const singleClients = await connectMany(
+    single.outputs.webSocketUrl,
+    CLIENTS,
+    (index) => singleTokens[index % singleTokens.length]?.idToken ?? "",
+    10,
+  );
   const rawSlices: SliceResult[] = [];
   const gatewaySlices: SliceResult[] = [];
+  const singleSlices: SliceResult[] = [];
   try {
     // Warm-up (JIT, handler containers, keep-alive sockets), not counted.
     await pingPong(rawClients, 300);
     await pingPong(gatewayClients, 1_000);
+    await pingPong(singleClients, 1_000);
     for (let round = 0; round < rounds; round += 1) {
       rawSlices.push(await pingPong(rawClients, sliceMs));
       gatewaySlices.push(await pingPong(gatewayClients, sliceMs));
+      singleSlices.push(await pingPong(singleClients, sliceMs));
     }
   } finally {
-    await closeAll([...rawClients, ...gatewayClients]);
+    await closeAll([...rawClients, ...gatewayClients, ...singleClients]);
     await raw.stop();
+    await single.stop();
   }
   const rawFigures = merge(rawSlices);
   const gatewayFigures = merge(gatewaySlices);
+  const singleFigures = merge(singleSlices);
+  const workers = stack.handlers.pool().length || availableParallelism();
   const results: BenchResult[] = [
     figure({ name: `raw ws echo, ${CLIENTS} ping-pong clients`, value: rawFigures.perSecond, unit: "msg/s" }),
     figure({
-      name: `gateway echo, ${CLIENTS} ping-pong clients (full local path)`,
+      name: `gateway echo, ${CLIENTS} ping-pong clients, one handler worker`,
+      value: singleFigures.perSecond,
+      unit: "msg/s",
+      baseline: { value: rawFigures.perSecond, name: "raw ws echo" },
+    }),
+    figure({
+      name: `gateway echo, ${CLIENTS} ping-pong clients, handler pool of ${workers} (full local path)`,
       value: gatewayFigures.perSecond,
       unit: "msg/s",
       baseline: { value: rawFigures.perSecond, name: "raw ws echo" },
-      minRatio: 0.25,
+    }),
+    figure({
+      name: `gateway echo, handler pool of ${workers} against one worker`,
+      value: gatewayFigures.perSecond,
+      unit: "msg/s",
+      baseline: { value: singleFigures.perSecond, name: "one handler worker" },
+      minRatio: 1.6,
     }),
     figure({
       name: "gateway echo round trip p50",

@@ -7,6 +7,7 @@ import { runFanoutBench } from "./fanout.bench";
 import { runGatewayBench } from "./gateway.bench";
 import { type BenchStack, startBenchStack } from "./lib/bench-stack";
 import { type BenchResult, formatResults } from "./lib/result";
+import { runScaleBench } from "./scale.bench";
 
 // This tool runs on the developer's Node (20 or later; deployed functions use a current Lambda runtime):
 // the AWS SDK's notice about its future Node 22 floor is noise here.
@@ -60,6 +61,11 @@ async function main() {
     } finally {
       await env.stop();
     }
+  }
+  // Its own stack: the handlers' @connections calls go through the emulated round trip.
+  if (suites.includes("fanout")) {
+    const sizes = process.env.WSAUTH_BENCH_SCALE_SIZES?.split(",").map(Number);
+    section("fan-out at scale", await runScaleBench(sizes ? { sizes } : {}));
   }
   if (json) {
     await writeFile("bench-results.json", `${JSON.stringify(results, null, 2)}\n`);

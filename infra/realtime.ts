@@ -1,6 +1,8 @@
 import {
   AUTHORIZER_HANDLER,
   AUTHORIZER_IDENTITY_SOURCES,
+  FANOUT,
+  JOB_HANDLERS,
   JWKS_SNAPSHOT_ENV,
   RESOURCE,
   ROUTE,
@@ -54,13 +56,24 @@ const authorizer = api.addAuthorizer("CognitoIdToken", {
   },
 });
 
+// The fan-out worker: a broadcast to more than FANOUT.inlineMax connections is cut into jobs, each an
+// asynchronous invocation of this function (Lambda queues the event, runs it at least once and retries
+// a failed job FANOUT.retries times; a job skips the connections it already sent to). It has no URL;
+// only functions linked to it may invoke it.
+export const fanOut = new sst.aws.Function(
+  RESOURCE.fanOut,
+  handler(JOB_HANDLERS.fanout, [table, api], { retries: FANOUT.retries, timeout: "60 seconds" }),
+);
+
 for (const [routeKey, module] of Object.entries(ROUTE_HANDLERS)) {
   // Every route handler records or reads connections and may post to them through @connections.
-  // `reauth` also verifies a fresh token, like the authorizer.
+  // `reauth` also verifies a fresh token, like the authorizer; `broadcast` queues fan-out jobs.
   const definition =
     routeKey === ROUTE.reauth
       ? handler(module, [table, api, userPool, webClient], { environment: tokenVerifierEnvironment })
-      : handler(module, [table, api]);
+      : routeKey === ROUTE.broadcast
+        ? handler(module, [table, api, fanOut])
+        : handler(module, [table, api]);
   api.route(routeKey, definition, {
     name: module,
     ...(routeKey === ROUTE.connect ? { auth: { lambda: authorizer.id } } : {}),

@@ -262,6 +262,14 @@ async function main() {
     });
     outputs = await pulumi.runtime.runInPulumiStack(async () => (await import(pathToFileURL(outfile).href)).default);
     await settings.waitForRPCs();
+    // Some RPC calls (dev mode's Runtime.AddTarget) run in an output's apply that no resource waits
+    // for, and may still be pending when the program's resource registrations are done: wait until
+    // the calls stop coming (the real CLI stays up, so it receives them).
+    for (let seen = -1; seen !== rpc.calls.length; ) {
+      seen = rpc.calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await settings.waitForRPCs();
+    }
   } finally {
     rmSync(outfile, { force: true });
     await rpc.close();

@@ -5,6 +5,7 @@ import { createChannelStore } from "@wsauth/core/channel";
 import { createConnectionStore, expireAtFor } from "@wsauth/core/connection";
 import {
   AUTHORIZER_HANDLER,
+  FANOUT,
   LIMITS,
   LOCAL,
   ROUTE,
@@ -17,6 +18,7 @@ import { localDynamoClient } from "@wsauth/local/dynamo";
 import type { RecordedAwsCall, RecordedResourceRead } from "@wsauth/local/handlers";
 import { signInDemoUser, startTestStack, type TestStack } from "@wsauth/local/testing";
 import type { Context } from "aws-lambda";
+import pMap from "p-map";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { allows, functionFor, type Graph, type GraphFunction, moduleOf, resourcesOf } from "./checks";
@@ -160,6 +162,14 @@ beforeAll(async () => {
     await vanishedSubscriber(bobClaims, [room]);
     aliceSocket.send({ action: ROUTE.broadcast, data: { n: 2 } });
     await bobSocket.next("broadcast");
+    expect(await aliceSocket.next("broadcasted")).toMatchObject({ jobs: 0 });
+
+    // A broadcast past the inline threshold is queued as FanOut jobs (asynchronous invocations).
+    await pMap(Array.from({ length: FANOUT.inlineMax }), () => vanished(bobClaims), { concurrency: 16 });
+    aliceSocket.send({ action: ROUTE.broadcast, data: { n: 2.5 } });
+    await bobSocket.next("broadcast");
+    expect(await aliceSocket.next("broadcasted")).toMatchObject({ jobs: 2 });
+    await stack.handlers.asyncSettled();
 
     const fresh = await signInDemoUser(outputs, 0);
     aliceSocket.send({ action: ROUTE.reauth, token: fresh.idToken });
@@ -253,6 +263,10 @@ function arnOf(call: RecordedAwsCall): string {
   const [stage] = resourcesOf(graph, "aws:apigatewayv2/stage:Stage");
   const tablePrefix = `table/${LOCAL.tableName}`;
   if (call.resource.startsWith(tablePrefix)) return `${table?.arn}${call.resource.slice(tablePrefix.length)}`;
+  const invoked = /^function\/.+-([a-z]+)$/.exec(call.resource);
+  if (invoked) {
+    return `arn:aws:lambda:${graph.region}:123456789012:function:${functionFor(graph, invoked[1] ?? "").physicalName}`;
+  }
   const connection = /^@connections\/([A-Z]+)\/(.+)$/.exec(call.resource);
   if (connection) {
     const executionArn = `arn:aws:execute-api:${graph.region}:123456789012:${api?.id}`;

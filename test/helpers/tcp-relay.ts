@@ -7,6 +7,9 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
  *   port again. The dependency itself keeps its state, so recovery can be checked against its data.
  * - Benchmarks give it a `delayMs`: every client -> server chunk is held that long, so each request
  *   costs one emulated network round trip (loopback has none, which hides what concurrency buys).
+ * - `hold()` keeps every client -> server chunk from then on (requests "in flight" on the network);
+ *   `release()` forwards them. Chunks of a client that disconnected meanwhile are dropped, as a
+ *   request from a host that died never arrives.
  */
 export interface TcpRelay {
   /** http://127.0.0.1:<port> */
@@ -14,6 +17,8 @@ export interface TcpRelay {
   port: number;
   cut(): Promise<void>;
   restore(): Promise<void>;
+  hold(): void;
+  release(): void;
   stop(): Promise<void>;
 }
 
@@ -25,12 +30,15 @@ export async function startTcpRelay(
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
+  let held = false;
+  const heldChunks = new Map<Socket, Buffer[]>();
 
   const pass = (client: Socket) => {
     const upstream = createConnection(target);
     sockets.add(client);
     sockets.add(upstream);
     const drop = () => {
+      heldChunks.delete(upstream);
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
@@ -38,11 +46,24 @@ export async function startTcpRelay(
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
+    const forward = (chunk: Buffer) => {
+      if (upstream.destroyed) return;
+      if (held || heldChunks.has(upstream)) {
+        const queue = heldChunks.get(upstream) ?? [];
+        queue.push(chunk);
+        heldChunks.set(upstream, queue);
+      } else {
+        upstream.write(chunk);
+      }
+    };
     if (delayMs) {
       // Timers with equal delays fire in order, so the byte stream keeps its order.
-      client.on("data", (chunk) => setTimeout(() => upstream.write(chunk), delayMs));
+      client.on("data", (chunk: Buffer) => setTimeout(() => forward(chunk), delayMs));
     } else {
-      client.pipe(upstream);
+      client.on("data", forward);
+      client.on("end", () => {
+        if (!heldChunks.has(upstream)) upstream.end();
+      });
     }
     upstream.pipe(client);
   };
@@ -79,6 +100,16 @@ export async function startTcpRelay(
     cut: close,
     restore: async () => {
       if (!server) await listen();
+    },
+    hold: () => {
+      held = true;
+    },
+    release: () => {
+      held = false;
+      for (const [upstream, queue] of heldChunks) {
+        heldChunks.delete(upstream);
+        if (!upstream.destroyed) for (const chunk of queue) upstream.write(chunk);
+      }
     },
     stop: close,
   };

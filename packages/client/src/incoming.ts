@@ -22,6 +22,7 @@ const SERVER_FRAME_TYPES: Record<ServerFrame["type"], true> = {
   broadcast: true,
   identity: true,
   sent: true,
+  broadcasted: true,
   pong: true,
   reauthenticated: true,
   error: true,
@@ -46,6 +47,8 @@ function wellFormed(frame: Record<string, unknown>): boolean {
       return typeof frame.userId === "string" && typeof frame.username === "string";
     case "sent":
       return typeof frame.delivered === "number" && typeof frame.gone === "number" && typeof frame.failed === "number";
+    case "broadcasted":
+      return typeof frame.recipients === "number" && typeof frame.jobs === "number";
     case "error":
       return typeof frame.code === "string" && typeof frame.message === "string";
     case "event":

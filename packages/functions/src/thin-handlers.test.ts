@@ -7,7 +7,9 @@ import { describe, expect, it } from "vitest";
  * the management API) lives in packages/core, configuration in ./lib/runtime.ts; a handler that
  * grows its own logic or reaches for a client library directly fails here.
  */
-const HANDLER_MODULES = [...new Set([...Object.values(ROUTE_HANDLERS), "sweep", "notify", AUTHORIZER_HANDLER])];
+const HANDLER_MODULES = [
+  ...new Set([...Object.values(ROUTE_HANDLERS), "sweep", "notify", "fanout", AUTHORIZER_HANDLER]),
+];
 const MAX_CODE_LINES = 25;
 const ALLOWED_IMPORT = /^(@wsauth\/core\/[a-z]+|\.\/lib\/[a-z-]+|aws-lambda|sst)$/;
 

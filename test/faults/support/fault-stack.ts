@@ -62,13 +62,17 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       watch: false,
       gatewayLimits: options.gatewayLimits,
       reporter: consoleReporter({ quiet: true }),
-      routeDependencies: async ({ dynamoEndpoint, jwksUri }) => {
+      routeDependencies: async ({ dynamoEndpoint, jwksUri, managementEndpoint }) => {
         dynamoProxy = await relayTo(dynamoEndpoint);
         relays.push(dynamoProxy);
         jwksProxy = await relayTo(jwksUri, { cut: options.jwksDown });
         relays.push(jwksProxy);
         // Same path as the real JWKS, through the relay.
-        return { dynamoEndpoint: dynamoProxy.endpoint, jwksUri: `${jwksProxy.endpoint}${new URL(jwksUri).pathname}` };
+        return {
+          dynamoEndpoint: dynamoProxy.endpoint,
+          jwksUri: `${jwksProxy.endpoint}${new URL(jwksUri).pathname}`,
+          managementEndpoint,
+        };
       },
     });
     if (!dynamoProxy || !jwksProxy) throw new Error("the stack started without routing its dependencies");

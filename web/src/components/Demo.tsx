@@ -108,6 +108,12 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
           log("received", text);
           return;
         }
+        case "broadcasted": {
+          const { recipients, jobs } = frame;
+          const how = jobs > 0 ? `, in ${plural(jobs, "parallel fan-out job")}` : "";
+          log("received", `Broadcast receipt: for ${plural(recipients, "live connection")}${how}.`);
+          return;
+        }
         case "reauthenticated":
           return; // the client reports it as a notice
         case "error": {

@@ -1,5 +1,25 @@
 export { type ChannelCaller, type Channels, createChannels, type PublishReport } from "./channels";
-export { createMessenger, type DeliveryReport, isGone, type Messenger, type MessengerOptions } from "./messenger";
+export {
+  createFanOut,
+  type FanOut,
+  type FanOutDispatcher,
+  type FanOutJob,
+  type FanOutJobReport,
+  type FanOutOptions,
+  type FanOutReceipt,
+  fanOutJobSchema,
+  type Recipient,
+} from "./fanout";
+export { createFanOutMarkers, type FanOutMarkers } from "./fanout-markers";
+export { createManagementClient, lightRequestHandler } from "./management-client";
+export {
+  createMessenger,
+  type DeliveryReport,
+  isGone,
+  type Messenger,
+  type MessengerOptions,
+  type SendOptions,
+} from "./messenger";
 export {
   type NotifyInput,
   type NotifyOptions,

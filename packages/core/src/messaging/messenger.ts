@@ -1,5 +1,5 @@
 import {
-  ApiGatewayManagementApiClient,
+  type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
@@ -8,6 +8,7 @@ import type { ConnectionRecord, ConnectionStore } from "../connection/index";
 import { DependencyError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import type { ServerFrame } from "../protocol/index";
+import { createManagementClient } from "./management-client";
 
 /** Outcome of a delivery: `gone` connections had closed (410) and their rows were deleted. */
 export interface DeliveryReport {
@@ -27,6 +28,7 @@ export interface Messenger {
   toConnections(
     connections: readonly (Pick<ConnectionRecord, "connectionId"> & Partial<Pick<ConnectionRecord, "tokenExp">>)[],
     frame: ServerFrame,
+    options?: SendOptions,
   ): Promise<DeliveryReport>;
   /** Sends one frame to every live connection of the user(s) `target` names (user id or username). */
   toUser(target: string, frame: ServerFrame): Promise<DeliveryReport>;
@@ -45,11 +47,19 @@ export interface Messenger {
   onGone(listener: (connectionId: string) => Promise<void>): void;
 }
 
+export interface SendOptions {
+  /** Called as each send settles (a fan-out job records its progress from it). */
+  onOutcome?: (connectionId: string, outcome: keyof DeliveryReport) => void;
+}
+
 export interface MessengerOptions {
   /** The management API endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
   endpoint: string;
   store: ConnectionStore;
-  /** Defaults to a client for `endpoint` (region and credentials from the environment). */
+  /**
+   * Defaults to `createManagementClient` for `endpoint` (region and credentials from the environment):
+   * the SDK client set up for many sends.
+   */
   client?: ApiGatewayManagementApiClient;
   /** Sends in flight at once (default 16): keeps a broadcast within the management API's rate. */
   concurrency?: number;
@@ -73,7 +83,7 @@ const EMPTY: DeliveryReport = { delivered: 0, gone: 0, failed: 0 };
 
 export function createMessenger(options: MessengerOptions): Messenger {
   const { store } = options;
-  const client = options.client ?? new ApiGatewayManagementApiClient({ endpoint: options.endpoint });
+  const client = options.client ?? createManagementClient({ endpoint: options.endpoint });
   const concurrency = options.concurrency ?? 16;
   const now = options.now ?? Date.now;
   const log = options.log ?? createLog("messenger");
@@ -113,10 +123,25 @@ export function createMessenger(options: MessengerOptions): Messenger {
   }
 
   /** Sends one frame to every id with `concurrency` sends in flight; ids may arrive while it sends. */
-  async function sendAll(ids: Iterable<string> | AsyncIterable<string>, frame: ServerFrame): Promise<DeliveryReport> {
+  async function sendAll(
+    ids: Iterable<string> | AsyncIterable<string>,
+    frame: ServerFrame,
+    sendOptions: SendOptions = {},
+  ): Promise<DeliveryReport> {
     // Serialised once: a broadcast sends the same bytes to every connection.
     const data = new TextEncoder().encode(JSON.stringify(frame));
-    const outcomes = await pMap(ids, (id) => sendOne(id, data), { concurrency });
+    const { onOutcome } = sendOptions;
+    const outcomes = await pMap(
+      ids,
+      onOutcome
+        ? async (id) => {
+            const outcome = await sendOne(id, data);
+            onOutcome(id, outcome);
+            return outcome;
+          }
+        : (id) => sendOne(id, data),
+      { concurrency },
+    );
     const report = { ...EMPTY };
     for (const outcome of outcomes) report[outcome] += 1;
     return report;
@@ -128,10 +153,11 @@ export function createMessenger(options: MessengerOptions): Messenger {
   async function toConnections(
     connections: readonly (Pick<ConnectionRecord, "connectionId"> & Partial<Pick<ConnectionRecord, "tokenExp">>)[],
     frame: ServerFrame,
+    sendOptions?: SendOptions,
   ): Promise<DeliveryReport> {
     const ids = new Set<string>();
     for (const { connectionId, tokenExp } of connections) if (authorised(tokenExp)) ids.add(connectionId);
-    return sendAll(ids, frame);
+    return sendAll(ids, frame, sendOptions);
   }
 
   return {

@@ -1,11 +1,12 @@
 import { type ConnectionIdentity, decodeAuthorizerContext, type Identity, reasonOf } from "../auth/index";
 import type { ChannelStore } from "../channel/index";
 import { type ConnectionRecord, type ConnectionStore, expireAtFor, type NewConnection } from "../connection/index";
-import { ADMIN_GROUP, ROUTE } from "../constants/index";
+import { ADMIN_GROUP, FANOUT, ROUTE } from "../constants/index";
 import { DependencyError, type ErrorCode, IdentityError, WsAuthError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import { frames, parseClientFrame, parseEchoBody, type ServerFrame, toIsoTime } from "../protocol/index";
 import { type ChannelCaller, createChannels, type PublishReport } from "./channels";
+import type { FanOut, FanOutJobReport } from "./fanout";
 import type { DeliveryReport, Messenger } from "./messenger";
 import { notifyUser } from "./notify";
 import { type SweepOptions, type SweepReport, sweepConnections } from "./sweep";
@@ -47,6 +48,8 @@ export interface RealtimeOptions {
   /** Subscription, presence, sequence and history rows (the same table). */
   channelStore: ChannelStore;
   messenger: Messenger;
+  /** Parallel fan-out for `broadcast` (without it, a broadcast is sent inline by this invocation). */
+  fanOut?: FanOut;
   /** Needed by `reauth` only; a factory so that handlers build it lazily. */
   verifier?: ReauthVerifier | (() => ReauthVerifier | Promise<ReauthVerifier>);
   /** Clock in epoch milliseconds (tests pin it). */
@@ -75,6 +78,8 @@ export interface Realtime {
    * a channel (`{channel, data}`), as an `event` from `system`.
    */
   notify(input: unknown): Promise<DeliveryReport | PublishReport>;
+  /** Runs one fan-out job (the `FanOut` function). */
+  fanOutJob(input: unknown): Promise<FanOutJobReport>;
 }
 
 /**
@@ -201,8 +206,17 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       throw new IdentityError("forbidden", `only members of ${ADMIN_GROUP} may broadcast`);
     }
     const frame = parseClientFrame(ROUTE.broadcast, body);
-    const report = await messenger.broadcast(frames.broadcast(sender(caller), frame.data, now()));
-    log.info("broadcast sent", { connectionId: caller.connectionId, userId: caller.userId, ...report });
+    const outgoing = frames.broadcast(sender(caller), frame.data, now());
+    const { fanOut } = options;
+    const receipt = fanOut
+      ? await fanOut.send(store.walk({ pageSize: FANOUT.jobSize }), outgoing)
+      : await messenger.broadcast(outgoing).then((report) => ({
+          recipients: report.delivered + report.gone + report.failed,
+          jobs: 0,
+          ...report,
+        }));
+    log.info("broadcast sent", { connectionId: caller.connectionId, userId: caller.userId, ...receipt });
+    await reply(caller.connectionId, frames.broadcasted(receipt));
   }
 
   const channelCaller = (caller: ConnectionRecord): ChannelCaller => ({
@@ -277,5 +291,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     sweep: (sweepOptions = {}) =>
       sweepConnections({ store, messenger, now, log, afterRemove: channels.removeConnection, ...sweepOptions }),
     notify: (input) => notifyUser(input, { store, channels, messenger, now, log }),
+    async fanOutJob(input) {
+      if (!options.fanOut) throw new WsAuthError("internal", "no fan-out is configured");
+      return options.fanOut.runJob(input);
+    },
   };
 }

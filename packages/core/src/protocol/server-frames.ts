@@ -46,6 +46,14 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
     gone: z.number().int(),
     failed: z.number().int(),
   }),
+  z.object({
+    type: z.literal("broadcasted"),
+    recipients: z.number().int(),
+    jobs: z.number().int(),
+    delivered: z.number().int(),
+    gone: z.number().int(),
+    failed: z.number().int(),
+  }),
   z.object({ type: z.literal("pong") }),
   z.object({ type: z.literal("reauthenticated"), expiresAt: z.iso.datetime() }),
   z.object({ type: z.literal("error"), code: z.enum(ERROR_CODES), message: z.string() }),
@@ -118,6 +126,24 @@ export const frames = {
     delivered: report.delivered,
     gone: report.gone,
     failed: report.failed,
+  }),
+  /**
+   * The receipt of a `broadcast`: how many connections it is for and how many fan-out jobs were
+   * queued for it; when it was sent inline (`jobs: 0`), what became of each send.
+   */
+  broadcasted: (receipt: {
+    recipients: number;
+    jobs: number;
+    delivered: number;
+    gone: number;
+    failed: number;
+  }): ServerFrame => ({
+    type: "broadcasted",
+    recipients: receipt.recipients,
+    jobs: receipt.jobs,
+    delivered: receipt.delivered,
+    gone: receipt.gone,
+    failed: receipt.failed,
   }),
   pong: (): ServerFrame => ({ type: "pong" }),
   reauthenticated: (tokenExp: number): ServerFrame => ({ type: "reauthenticated", expiresAt: iso(tokenExp * 1000) }),

@@ -1,10 +1,18 @@
-import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { sharedTokenVerifier } from "@wsauth/core/auth";
 import { createChannelStore } from "@wsauth/core/channel";
 import { createConnectionStore } from "@wsauth/core/connection";
 import { DEPENDENCY_TIMEOUTS } from "@wsauth/core/constants";
-import { createMessenger, createRealtime, type Realtime } from "@wsauth/core/messaging";
+import {
+  createFanOut,
+  createFanOutMarkers,
+  createManagementClient,
+  createMessenger,
+  createRealtime,
+  type FanOutDispatcher,
+  type Realtime,
+} from "@wsauth/core/messaging";
 import { Resource } from "sst";
 
 /**
@@ -24,18 +32,59 @@ export const dependencyRequestHandler = {
   throwOnRequestTimeout: true,
 } as const;
 
+/**
+ * Queues fan-out jobs as asynchronous invocations of `FanOut` (`InvocationType: Event`): accepted once
+ * Lambda answers 202, run at least once, retried by Lambda after a failure.
+ */
+function lambdaDispatcher(): FanOutDispatcher {
+  const client = new LambdaClient({ requestHandler: dependencyRequestHandler });
+  const functionName = Resource.FanOut.name;
+  const encoder = new TextEncoder();
+  return {
+    async dispatch(job) {
+      const { StatusCode } = await client.send(
+        new InvokeCommand({
+          FunctionName: functionName,
+          InvocationType: "Event",
+          Payload: encoder.encode(JSON.stringify(job)),
+        }),
+      );
+      if (StatusCode !== 202) throw new Error(`FanOut invocation answered ${StatusCode}, not 202`);
+    },
+  };
+}
+
 export function realtime(): Realtime {
   if (!instance) {
     const requestHandler = dependencyRequestHandler;
     const dynamo = new DynamoDBClient({ requestHandler });
-    const store = createConnectionStore({ tableName: Resource.Connections.name, client: dynamo });
-    const channelStore = createChannelStore({ tableName: Resource.Connections.name, client: dynamo });
+    const tableName = Resource.Connections.name;
+    const store = createConnectionStore({ tableName, client: dynamo });
+    const channelStore = createChannelStore({ tableName, client: dynamo });
     const messenger = createMessenger({
       endpoint: Resource.Realtime.managementEndpoint,
       store,
-      client: new ApiGatewayManagementApiClient({ endpoint: Resource.Realtime.managementEndpoint, requestHandler }),
+      client: createManagementClient(
+        { endpoint: Resource.Realtime.managementEndpoint },
+        { requestTimeoutMs: DEPENDENCY_TIMEOUTS.requestTimeoutMs },
+      ),
     });
-    instance = createRealtime({ store, channelStore, messenger, verifier: () => sharedTokenVerifier(Resource) });
+    // Built on first use: only a fan-out above FANOUT.inlineMax (in `broadcast`) queues jobs, and only
+    // the `FanOut` function reads markers.
+    let dispatcher: FanOutDispatcher | undefined;
+    let markers: ReturnType<typeof createFanOutMarkers> | undefined;
+    const fanOut = createFanOut({
+      messenger,
+      dispatcher: () => (dispatcher ??= lambdaDispatcher()),
+      markers: () => (markers ??= createFanOutMarkers({ client: dynamo, tableName })),
+    });
+    instance = createRealtime({
+      store,
+      channelStore,
+      messenger,
+      fanOut,
+      verifier: () => sharedTokenVerifier(Resource),
+    });
   }
   return instance;
 }

@@ -13,6 +13,7 @@
  *   --allow-origin <url>   WSAUTH_ALLOWED_ORIGINS (comma-separated) another browser origin that may
  *                          use the gateway and Cognito besides the site (repeatable)
  *   --no-watch             do not reload handlers on change
+ *   --handler-workers <n>  handler worker threads (default: one per core)
  *   --quiet                only warnings and errors
  */
 import { relative } from "node:path";
@@ -27,7 +28,7 @@ import { type LocalStack, outputsPath, PORT_ROLES, type PortName, REPO_ROOT, sta
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const USAGE = [
-  "usage: pnpm local [--no-web] [--<web|gateway|cognito|dynamo>-port n] [--state-dir dir] [--allow-origin url] [--no-watch] [--quiet]",
+  "usage: pnpm local [--no-web] [--<web|gateway|cognito|dynamo>-port n] [--state-dir dir] [--allow-origin url] [--no-watch] [--handler-workers n] [--quiet]",
   ...(Object.keys(PORT_ROLES) as PortName[]).map(
     (name) =>
       `  ${PORT_ROLES[name].flag} / ${PORT_ROLES[name].envVar}: ${PORT_ROLES[name].role}, default ${LOCAL.ports[name]}`,
@@ -78,6 +79,7 @@ function readOptions(argv: string[]) {
       "state-dir": { type: "string" },
       "allow-origin": { type: "string", multiple: true },
       "no-watch": { type: "boolean", default: false },
+      "handler-workers": { type: "string" },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -87,8 +89,20 @@ function readOptions(argv: string[]) {
     const port = parsePort(name, values[`${name}-port`] ?? process.env[PORT_ROLES[name].envVar]);
     if (port !== undefined) ports[name] = port;
   }
+  const rawWorkers = values["handler-workers"];
+  const handlerWorkers = rawWorkers === undefined ? undefined : Number(rawWorkers);
+  if (
+    handlerWorkers !== undefined &&
+    (!Number.isInteger(handlerWorkers) || handlerWorkers < 1 || handlerWorkers > 64)
+  ) {
+    throw new LocalStackError(
+      `invalid handler worker count "${rawWorkers}"`,
+      "pass a number from 1 to 64 with --handler-workers",
+    );
+  }
   return {
     help: values.help,
+    handlerWorkers,
     web: !values["no-web"],
     watch: !values["no-watch"],
     quiet: values.quiet,
@@ -191,6 +205,7 @@ async function main(): Promise<number> {
       allowedOrigins: options.allowedOrigins,
       reporter: quietReporter,
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+      ...(options.handlerWorkers !== undefined ? { handlerWorkers: options.handlerWorkers } : {}),
     });
   } catch (error) {
     reporter.error(describeError(error));

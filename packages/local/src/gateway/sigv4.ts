@@ -124,16 +124,19 @@ export function hasSigV4Authorization(headers: IncomingHttpHeaders): boolean {
 export interface SigV4VerifierOptions {
   credentials: SigningCredentials;
   region: string;
+  /** The signing name requests must be scoped to (default `execute-api`; the local Lambda API uses `lambda`). */
+  service?: string;
   now?: () => number;
 }
 
-/** Checks SigV4 signatures made with one credential pair for `execute-api` in one region. */
+/** Checks SigV4 signatures made with one credential pair for one service (`execute-api`) in one region. */
 export function createSigV4Verifier(
   options: SigV4VerifierOptions,
 ): (request: SignedRequest) => Promise<SignatureCheck> {
   const { credentials, region } = options;
+  const service = options.service ?? SERVICE;
   const now = options.now ?? Date.now;
-  const signer = new SignatureV4({ credentials, region, service: SERVICE, sha256: NodeSha256 });
+  const signer = new SignatureV4({ credentials, region, service, sha256: NodeSha256 });
 
   return async (request) => {
     const header = headerValue(request.headers, "authorization");
@@ -148,11 +151,11 @@ export function createSigV4Verifier(
         message: "The security token included in the request is invalid.",
       };
     }
-    if (scope.region !== region || scope.service !== SERVICE) {
+    if (scope.region !== region || scope.service !== service) {
       return {
         ok: false,
         errorType: "InvalidSignatureException",
-        message: `Credential should be scoped to a valid region and service: ${region}/${SERVICE}.`,
+        message: `Credential should be scoped to a valid region and service: ${region}/${service}.`,
       };
     }
     if (!signedHeaders.includes("host")) return incomplete("'Host' must be a signed header.");

@@ -2,6 +2,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Reporter } from "../runner";
@@ -144,5 +146,168 @@ describe("handler host with watch on", () => {
       await host.close();
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe("handler pool", () => {
+  let root: string;
+  let host: HandlerHost;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "wsauth-pool-"));
+    const functionsDir = join(root, "packages", "functions", "src");
+    await mkdir(functionsDir, { recursive: true });
+    await mkdir(join(root, "packages", "core", "src"), { recursive: true });
+    await symlink(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+    // Module state: a counter per worker, and the thread it lives in.
+    await writeFile(
+      join(functionsDir, "default.ts"),
+      `import { threadId } from "node:worker_threads";
+       let count = 0;
+       export const handler = async (event: { requestContext?: { connectionId?: string }; delayMs?: number }) => {
+         const seen = ++count;
+         await new Promise((resolve) => setTimeout(resolve, event.delayMs ?? 0));
+         return { threadId, seen, connectionId: event.requestContext?.connectionId };
+       };`,
+    );
+    // Fails its first two attempts for a given key (the attempts are counted in a file: retries may
+    // run in another worker, which has its own module state).
+    await writeFile(
+      join(functionsDir, "fanout.ts"),
+      `import { appendFileSync, readFileSync } from "node:fs";
+       export const handler = async (event: { file: string; failures: number }) => {
+         appendFileSync(event.file, "x");
+         if (readFileSync(event.file, "utf8").length <= event.failures) throw new Error("job failed on purpose");
+         return "done";
+       };`,
+    );
+    host = await startHandlerHost({
+      stateDir: join(root, ".local"),
+      env: {},
+      watch: false,
+      quiet: true,
+      reporter: {
+        info: (line) => lines.push(line),
+        warn: (line) => lines.push(line),
+        error: (line) => lines.push(line),
+      },
+      integrationTimeoutMs: 2_000,
+      root,
+      workers: 2,
+      asyncRetryDelaysMs: [10, 10],
+    });
+  });
+  afterAll(async () => {
+    await host?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const lambda = (credentials: { accessKeyId: string; secretAccessKey: string } = { ...LOCAL_CREDENTIALS }) =>
+    new LambdaClient({ endpoint: host.lambdaEndpoint, region: LOCAL.region, credentials, maxAttempts: 1 });
+
+  const call = (event: object) =>
+    host.routes.$default?.(event, context) as Promise<{ threadId: number; seen: number; connectionId?: string }>;
+
+  it("runs one worker per requested thread, each with its own module state", async () => {
+    expect(host.pool()).toHaveLength(2);
+    // Without a connection, invocations go to the least busy worker: two slow ones land on both.
+    const [first, second] = await Promise.all([call({ delayMs: 100 }), call({ delayMs: 100 })]);
+    expect(first?.threadId).not.toBe(second?.threadId);
+    expect(first?.seen).toBe(1);
+    expect(second?.seen).toBe(1);
+  });
+
+  it("keeps every event of one connection on one worker, in order", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        call({ requestContext: { connectionId: `conn-${index % 4}` }, delayMs: index % 3 }),
+      ),
+    );
+    for (let connection = 0; connection < 4; connection++) {
+      const own = results.filter((result) => result.connectionId === `conn-${connection}`);
+      expect(new Set(own.map((result) => result.threadId)).size).toBe(1);
+      // Started in the order the events were handed over: the module counter rises with each.
+      const seen = own.map((result) => result.seen);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    }
+  });
+
+  it("runs an asynchronous invocation at least once, retrying after a throw (Lambda Invoke API, Event)", async () => {
+    const file = join(root, "attempts");
+    const response = await lambda().send(
+      new InvokeCommand({
+        FunctionName: "wsauth-local-fanout",
+        InvocationType: "Event",
+        Payload: new TextEncoder().encode(JSON.stringify({ file, failures: 2 })),
+      }),
+    );
+    expect(response.StatusCode).toBe(202);
+    await host.asyncSettled();
+    const { readFile } = await import("node:fs/promises");
+    expect(await readFile(file, "utf8")).toBe("xxx");
+    expect(host.asyncStats()).toMatchObject({ queued: 1, attempts: 3, retried: 2, succeeded: 1, failed: 0 });
+    expect(lines.filter((line) => line.includes("retrying in"))).toHaveLength(2);
+  });
+
+  it("refuses unsigned, wrongly signed and foreign-host invocations, and unknown functions, like AWS", async () => {
+    const url = `${host.lambdaEndpoint}/2015-03-31/functions/wsauth-local-fanout/invocations`;
+    const unsigned = await fetch(url, { method: "POST", body: "{}" });
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.headers.get("x-amzn-errortype")).toBe("MissingAuthenticationTokenException");
+    const forged = await fetch(url, {
+      method: "POST",
+      headers: { authorization: "AWS4-HMAC-SHA256 Credential=local", "x-amz-invocation-type": "Event" },
+      body: "{}",
+    });
+    expect(forged.status).toBe(403);
+    const event = { FunctionName: "wsauth-local-fanout", InvocationType: "Event" as const, Payload: "{}" };
+    const wrongKey = lambda({ ...LOCAL_CREDENTIALS, secretAccessKey: "not-the-local-secret" });
+    await expect(wrongKey.send(new InvokeCommand(event))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+    });
+    // A DNS-rebinding page reaches loopback under a name of its own: refused by Host (421).
+    const foreign = await import("node:http").then(
+      ({ request }) =>
+        new Promise<number>((resolve, reject) => {
+          const target = new URL(url);
+          const req = request(
+            {
+              host: target.hostname,
+              port: target.port,
+              path: target.pathname,
+              method: "POST",
+              headers: { host: "attacker.example" },
+            },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on("error", reject);
+          req.end("{}");
+        }),
+    );
+    expect(foreign).toBe(421);
+    await expect(
+      lambda().send(new InvokeCommand({ ...event, FunctionName: "wsauth-local-nothing" })),
+    ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    // None of the refused invocations was queued (only the one of the test before).
+    expect(host.asyncStats().queued).toBe(1);
+  });
+
+  it("replaces a worker that dies mid-invocation; the invocation fails, the pool keeps serving", async () => {
+    const running = call({ requestContext: { connectionId: "conn-kill" }, delayMs: 1_000 });
+    await sleep(50);
+    const index = host.pool().findIndex((worker) => worker.running.length > 0);
+    expect(index).toBeGreaterThanOrEqual(0);
+    const killed = host.pool()[index]?.threadId;
+    await host.killWorker(index);
+    await expect(running).rejects.toThrow(/handler worker stopped/);
+    while (host.pool()[index]?.threadId === killed) await sleep(10);
+    const after = await call({ requestContext: { connectionId: "conn-kill" } });
+    // The replacement starts with fresh module state, like a new container.
+    expect(after.seen).toBe(1);
+    expect(lines.some((line) => line.includes("crashed"))).toBe(false);
   });
 });

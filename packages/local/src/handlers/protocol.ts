@@ -6,7 +6,7 @@ export interface WorkerInit {
   /** Module name -> bundled file. */
   files: Record<string, string>;
   /** Record AWS calls and `Resource` reads (recording.ts); folders of the packages the handlers bundle. */
-  record?: { packageDirs: string[] };
+  record?: { packageDirs: string[]; everyCall?: boolean };
 }
 
 /** The serialisable part of a Lambda context; the worker rebuilds `getRemainingTimeInMillis` from it. */

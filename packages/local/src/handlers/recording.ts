@@ -29,6 +29,10 @@ export interface RecordedResourceRead {
 export interface CallRecorder {
   awsCall(call: RecordedAwsCall): void;
   resourceRead(read: RecordedResourceRead): void;
+  /** Report every call, not only each distinct one (the cost model counts them). */
+  everyCall?: boolean;
+  /** Each invocation of a handler module (a Lambda request). */
+  invocation?(module: string): void;
 }
 
 /** The handler module whose invocation is running (module top-level code runs outside any). */
@@ -63,6 +67,7 @@ interface CommandInput {
   ConnectionId?: string;
   RequestItems?: Record<string, unknown>;
   TransactItems?: unknown[];
+  FunctionName?: string;
 }
 
 /** IAM action and resource of an SDK command (client and command names as the SDK reports them). */
@@ -80,6 +85,10 @@ export function describeAwsCall(
   if (clientName.startsWith("ApiGatewayManagementApi")) {
     const method = CONNECTION_METHODS[operation] ?? operation;
     return { action: "execute-api:ManageConnections", resource: `@connections/${method}/${input.ConnectionId ?? ""}` };
+  }
+  if (clientName.startsWith("Lambda") && operation === "Invoke") {
+    // Invoke (any invocation type) is `lambda:InvokeFunction` on the function.
+    return { action: "lambda:InvokeFunction", resource: `function/${input.FunctionName ?? ""}` };
   }
   const service = clientName.replace(/Client$/, "").toLowerCase();
   return { action: `${service}:${operation}`, resource: "*" };
@@ -180,9 +189,11 @@ export function installRecorders(
   post: (
     observation: { kind: "aws-call"; call: RecordedAwsCall } | { kind: "resource-read"; read: RecordedResourceRead },
   ) => void,
+  everyCall = false,
 ): void {
   const seen = new Set<string>();
   const once = (key: string, send: () => void) => {
+    if (everyCall && key.startsWith("aws|")) return send();
     if (seen.has(key)) return;
     seen.add(key);
     send();

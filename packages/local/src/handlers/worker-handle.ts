@@ -19,6 +19,18 @@ export interface WorkerHandle {
   retire(maxWaitMs: number): Promise<void>;
   /** Terminates now; running invocations fail. */
   terminate(): Promise<void>;
+  /**
+   * Ends the thread as a crash would (a container dying mid-invocation): running invocations fail and
+   * `onCrash` fires, so the host replaces it.
+   */
+  kill(): Promise<void>;
+  /** Invocations running now. */
+  readonly inFlight: number;
+  readonly threadId: number;
+  /** The thread has exited (crashed, killed or terminated). */
+  readonly dead: boolean;
+  /** Modules of the invocations running now. */
+  running(): string[];
 }
 
 function contextFields(context: Context): ContextFields {
@@ -52,9 +64,13 @@ export async function startWorker(options: {
     stdout: options.quiet,
   });
   if (options.quiet) worker.stdout.resume();
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  const pending = new Map<
+    number,
+    { module: string; resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >();
   let nextId = 0;
   let ending = false;
+  let dead = false;
   let drained: (() => void) | undefined;
 
   const failPending = (reason: string) => {
@@ -81,6 +97,7 @@ export async function startWorker(options: {
       if (!ending) options.onCrash(`${error.name}: ${error.message}`);
     });
     worker.on("exit", (code) => {
+      dead = true;
       reject(new Error(`handler worker exited with code ${code} while loading`));
       failPending(`the handler worker stopped (exit code ${code}) during the invocation`);
       drained?.();
@@ -97,11 +114,11 @@ export async function startWorker(options: {
   return {
     loadFailures,
     invoke(module, event, context) {
-      if (ending) return Promise.reject(new Error("the handler worker is shutting down"));
+      if (ending || dead) return Promise.reject(new Error("the handler worker is shutting down"));
       const id = nextId++;
       const message: HostToWorker = { type: "invoke", id, module, event, context: contextFields(context) };
       return new Promise<unknown>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
+        pending.set(id, { module, resolve, reject });
         try {
           worker.postMessage(message);
         } catch (error) {
@@ -124,5 +141,16 @@ export async function startWorker(options: {
       await terminate();
     },
     terminate,
+    async kill() {
+      await worker.terminate();
+    },
+    get inFlight() {
+      return pending.size;
+    },
+    threadId: worker.threadId,
+    get dead() {
+      return dead;
+    },
+    running: () => [...pending.values()].map((entry) => entry.module),
   };
 }

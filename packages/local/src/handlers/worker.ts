@@ -43,7 +43,9 @@ process.on("uncaughtException", (error) => send({ type: "unhandled", error: seri
 
 const { files, record } = workerData as WorkerInit;
 // Before any handler module loads: the recorders must see the clients and `Resource` they create.
-if (record) installRecorders(record.packageDirs, (observation) => send({ type: "observation", observation }));
+if (record) {
+  installRecorders(record.packageDirs, (observation) => send({ type: "observation", observation }), record.everyCall);
+}
 const handlers = new Map<string, Handler>();
 const loadFailures: Record<string, string> = {};
 for (const [name, file] of Object.entries(files)) {

@@ -65,12 +65,17 @@ export interface LocalStackOptions {
   routeDependencies?: (direct: DependencyEndpoints) => Promise<DependencyEndpoints>;
   /** Receives every AWS call and `Resource` read the handlers make (see handlers/recording.ts). */
   recorder?: CallRecorder;
+  /** Handler worker threads (default: one per core). */
+  handlerWorkers?: number;
+  /** Waits before each retry of a failed asynchronous invocation (default 200 ms, 400 ms). */
+  asyncRetryDelaysMs?: readonly number[];
 }
 
-/** Where the handlers reach DynamoDB and the pool's JWKS. */
+/** Where the handlers reach DynamoDB, the pool's JWKS and the `@connections` API. */
 export interface DependencyEndpoints {
   dynamoEndpoint: string;
   jwksUri: string;
+  managementEndpoint: string;
 }
 
 export interface StopReport {
@@ -242,14 +247,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let handlers: HandlerHost;
     try {
-      const direct: DependencyEndpoints = { dynamoEndpoint: dynamo.endpoint, jwksUri: cognito.jwksUri };
+      const direct: DependencyEndpoints = {
+        dynamoEndpoint: dynamo.endpoint,
+        jwksUri: cognito.jwksUri,
+        managementEndpoint: gateway.managementEndpoint,
+      };
       const dependencies = options.routeDependencies ? await options.routeDependencies(direct) : direct;
       handlers = await startHandlerHost({
         stateDir,
         env: handlerEnvironment({
           tableName: LOCAL.tableName,
           webSocketUrl: gateway.url,
-          managementEndpoint: gateway.managementEndpoint,
+          managementEndpoint: dependencies.managementEndpoint,
           userPoolId: cognito.userPoolId,
           clientId: cognito.clientId,
           issuer: cognito.issuer,
@@ -262,6 +271,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         reporter,
         integrationTimeoutMs: limits.integrationTimeoutMs ?? LIMITS.integrationTimeoutMs,
         ...(options.recorder ? { recorder: options.recorder } : {}),
+        ...(options.handlerWorkers !== undefined ? { workers: options.handlerWorkers } : {}),
+        ...(options.asyncRetryDelaysMs ? { asyncRetryDelaysMs: options.asyncRetryDelaysMs } : {}),
       });
     } catch (error) {
       await webSettled;

@@ -1,4 +1,4 @@
-import { APP_NAME, LOCAL, LOCAL_CREDENTIALS, RESOURCE } from "@wsauth/core/constants";
+import { APP_NAME, JOB_HANDLERS, LOCAL, LOCAL_CREDENTIALS, RESOURCE } from "@wsauth/core/constants";
 
 /** What the handlers need to know about the running stack. */
 export interface LinkedValues {
@@ -36,6 +36,8 @@ export function handlerEnvironment(values: LinkedValues): Record<string, string>
     }),
     resource(RESOURCE.webClient, { id: values.clientId, secret: "", type: "sst.aws.CognitoUserPoolClient" }),
     resource(RESOURCE.web, { url: values.webUrl, type: "sst.aws.Nextjs" }),
+    // Invoked through the host's local Lambda API (`AWS_ENDPOINT_URL_LAMBDA`), which runs it in the pool.
+    resource(RESOURCE.fanOut, { name: `${APP_NAME}-${LOCAL.stage}-${JOB_HANDLERS.fanout}`, type: "sst.aws.Function" }),
     ["AWS_ENDPOINT_URL_DYNAMODB", values.dynamoEndpoint],
     ["AWS_REGION", LOCAL.region],
     ["AWS_DEFAULT_REGION", LOCAL.region],

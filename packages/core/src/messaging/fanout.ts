@@ -1,0 +1,193 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import type { ConnectionRecord } from "../connection/index";
+import { FANOUT } from "../constants/index";
+import { DependencyError, InputError } from "../errors/index";
+import { createLog, type Log } from "../logging/index";
+import { describeIssue, type ServerFrame } from "../protocol/index";
+import type { FanOutMarkers } from "./fanout-markers";
+import type { DeliveryReport, Messenger } from "./messenger";
+
+/**
+ * Parallel fan-out. The caller hands over pages of recipients (the registry's shards for `broadcast`;
+ * any list of connections, such as a channel's subscribers, works the same way) and one frame. Up to
+ * FANOUT.inlineMax recipients are sent to inline; a larger fan-out is cut into jobs of FANOUT.jobSize
+ * connection ids, each handed to a dispatcher (on AWS an asynchronous invocation of the `FanOut`
+ * function), and `send` resolves once every job is accepted.
+ *
+ * A job may run more than once (asynchronous invocations are at least once, and a failed job is
+ * retried). Each job keeps a short-lived marker of the connections it has sent to and a retry skips
+ * them, so a retried job does not deliver twice to the same connection.
+ */
+
+/** A recipient: its connection id, and the token expiry when known (expired ones get nothing). */
+export type Recipient = Pick<ConnectionRecord, "connectionId"> & Partial<Pick<ConnectionRecord, "tokenExp">>;
+
+/** One job: a frame and up to FANOUT.jobSize connection ids. `jobId` names it across retries. */
+export const fanOutJobSchema = z.strictObject({
+  jobId: z.string().min(1).max(200),
+  frame: z.looseObject({ type: z.string().min(1) }),
+  connectionIds: z.array(z.string().min(1).max(256)).min(1).max(FANOUT.jobSize),
+});
+export interface FanOutJob {
+  jobId: string;
+  frame: ServerFrame;
+  connectionIds: string[];
+}
+
+/** Hands a job to a worker; resolves once the job is accepted (not run). */
+export interface FanOutDispatcher {
+  dispatch(job: FanOutJob): Promise<void>;
+}
+
+/** What the caller hears: how many recipients, how many jobs were queued, and inline deliveries. */
+export interface FanOutReceipt extends DeliveryReport {
+  recipients: number;
+  /** Jobs queued; 0 when the fan-out was sent inline (then `delivered/gone/failed` count it). */
+  jobs: number;
+}
+
+export interface FanOutJobReport extends DeliveryReport {
+  jobId: string;
+  /** Connections a previous run of this job had already sent to. */
+  skipped: number;
+}
+
+export interface FanOut {
+  send(
+    pages: AsyncIterable<readonly Recipient[]> | Iterable<readonly Recipient[]>,
+    frame: ServerFrame,
+  ): Promise<FanOutReceipt>;
+  /** Runs one job (the `FanOut` function's work). Throws when a send failed, so the job is retried. */
+  runJob(input: unknown): Promise<FanOutJobReport>;
+}
+
+export interface FanOutOptions {
+  messenger: Messenger;
+  /** Where jobs go; built on first use (a small fan-out never needs it). */
+  dispatcher: () => FanOutDispatcher;
+  markers: () => FanOutMarkers;
+  inlineMax?: number;
+  jobSize?: number;
+  /** Jobs handed to the dispatcher at once. */
+  dispatchConcurrency?: number;
+  /** Clock in epoch milliseconds. */
+  now?: () => number;
+  log?: Log;
+}
+
+export function createFanOut(options: FanOutOptions): FanOut {
+  const { messenger } = options;
+  const inlineMax = options.inlineMax ?? FANOUT.inlineMax;
+  const jobSize = options.jobSize ?? FANOUT.jobSize;
+  const dispatchConcurrency = options.dispatchConcurrency ?? 16;
+  const now = options.now ?? Date.now;
+  const log = options.log ?? createLog("fanout");
+
+  async function send(
+    pages: AsyncIterable<readonly Recipient[]> | Iterable<readonly Recipient[]>,
+    frame: ServerFrame,
+  ): Promise<FanOutReceipt> {
+    const fanOutId = randomUUID();
+    const buffer: string[] = [];
+    let recipients = 0;
+    let jobs = 0;
+    let queued = false;
+    const running = new Set<Promise<void>>();
+    const failures: unknown[] = [];
+    const nowSeconds = now() / 1000;
+
+    const dispatchNext = async (connectionIds: string[]) => {
+      const job: FanOutJob = { jobId: `${fanOutId}/${jobs}`, frame, connectionIds };
+      jobs += 1;
+      if (running.size >= dispatchConcurrency) await Promise.race(running);
+      const accepted = (async () => {
+        try {
+          await options.dispatcher().dispatch(job);
+        } catch (error) {
+          failures.push(error);
+        }
+      })();
+      running.add(accepted);
+      void accepted.finally(() => running.delete(accepted));
+    };
+
+    for await (const page of pages) {
+      for (const { connectionId, tokenExp } of page) {
+        // A record whose token has expired gets nothing (see Messenger.toConnections).
+        if (tokenExp !== undefined && tokenExp <= nowSeconds) continue;
+        buffer.push(connectionId);
+        recipients += 1;
+      }
+      if (!queued && buffer.length > inlineMax) queued = true;
+      while (queued && buffer.length >= jobSize) await dispatchNext(buffer.splice(0, jobSize));
+    }
+    if (!queued) {
+      const report = await messenger.toConnections(
+        buffer.map((connectionId) => ({ connectionId })),
+        frame,
+      );
+      return { recipients, jobs: 0, ...report };
+    }
+    while (buffer.length > 0) await dispatchNext(buffer.splice(0, jobSize));
+    await Promise.all(running);
+    if (failures.length > 0) {
+      throw new DependencyError(`fan-out: ${failures.length} of ${jobs} jobs could not be queued`, {
+        cause: failures[0],
+      });
+    }
+    log.info("fan-out queued", { fanOutId, recipients, jobs });
+    return { recipients, jobs, delivered: 0, gone: 0, failed: 0 };
+  }
+
+  async function runJob(input: unknown): Promise<FanOutJobReport> {
+    const parsed = fanOutJobSchema.safeParse(input);
+    if (!parsed.success) throw new InputError("validation_failed", describeIssue(parsed.error, "job"));
+    const { jobId, connectionIds } = parsed.data;
+    const frame = parsed.data.frame as ServerFrame;
+    const markers = options.markers();
+    const done = await markers.done(jobId);
+    const todo = connectionIds.filter((connectionId) => !done.has(connectionId));
+
+    // Progress is written in batches while sending: at most one marker write in flight, carrying
+    // every send that completed meanwhile. A failed write fails the job (it is retried).
+    let pending: string[] = [];
+    let writing: Promise<void> | undefined;
+    let writeError: unknown;
+    const flush = async () => {
+      while (pending.length > 0 && writeError === undefined) {
+        const batch = pending;
+        pending = [];
+        try {
+          await markers.record(jobId, batch);
+        } catch (error) {
+          writeError = error;
+        }
+      }
+      writing = undefined;
+    };
+    const report = await messenger.toConnections(
+      todo.map((connectionId) => ({ connectionId })),
+      frame,
+      {
+        onOutcome(connectionId, outcome) {
+          // A gone connection needs nothing more either; a failed send is tried again on retry.
+          if (outcome === "failed") return;
+          pending.push(connectionId);
+          writing ??= flush();
+        },
+      },
+    );
+    await writing;
+    if (pending.length > 0) await flush();
+    if (writeError !== undefined) throw writeError;
+    const result: FanOutJobReport = { jobId, skipped: connectionIds.length - todo.length, ...report };
+    if (report.failed > 0) {
+      throw new DependencyError(`fan-out job ${jobId}: ${report.failed} sends failed; the job is retried`);
+    }
+    log.info("fan-out job done", { ...result });
+    return result;
+  }
+
+  return { send, runJob };
+}

@@ -1,0 +1,225 @@
+import { writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { FANOUT, LIMITS, ROUTE, SUBPROTOCOL } from "@wsauth/core/constants";
+import type { RecordedAwsCall } from "@wsauth/local/handlers";
+import { signInDemoUser, startTestStack, type TestStack } from "@wsauth/local/testing";
+import pMap from "p-map";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+
+// The cost model, measured: each user-visible operation runs on the local stack while every AWS call
+// the handlers make (DynamoDB, @connections, Lambda Invoke) and every handler invocation is recorded.
+// The counts are what AWS bills per operation (BENCHMARKS.md turns them into money). A change that
+// adds a DynamoDB call per message, or an invocation, fails here.
+//
+// `WSAUTH_COST_OUT=<file>` also writes the counts as JSON.
+
+interface Counts {
+  invocations: Record<string, number>;
+  dynamodb: Record<string, number>;
+  posts: number;
+  lambdaInvokes: number;
+}
+
+let stack: TestStack;
+let calls: RecordedAwsCall[] = [];
+let invocations: string[] = [];
+const results: Record<string, Counts & { note?: string }> = {};
+
+function tally(): Counts {
+  const counts: Counts = { invocations: {}, dynamodb: {}, posts: 0, lambdaInvokes: 0 };
+  for (const module of invocations) counts.invocations[module] = (counts.invocations[module] ?? 0) + 1;
+  for (const call of calls) {
+    if (call.action.startsWith("dynamodb:")) {
+      const action = call.action.slice("dynamodb:".length);
+      counts.dynamodb[action] = (counts.dynamodb[action] ?? 0) + 1;
+    } else if (call.action === "execute-api:ManageConnections" && call.resource.startsWith("@connections/POST/")) {
+      counts.posts += 1;
+    } else if (call.action === "lambda:InvokeFunction") {
+      counts.lambdaInvokes += 1;
+    }
+  }
+  return counts;
+}
+
+const total = (record: Record<string, number>) => Object.values(record).reduce((sum, value) => sum + value, 0);
+
+/** Runs `operation` with fresh counters and returns what it cost, once every handler has finished. */
+async function measure(name: string, operation: () => Promise<void>): Promise<Counts> {
+  await settle();
+  calls = [];
+  invocations = [];
+  await operation();
+  await settle();
+  const counts = tally();
+  results[name] = counts;
+  return counts;
+}
+
+/** Waits until no invocation has started for a while (a `$disconnect` runs after the close). */
+async function settle(): Promise<void> {
+  await stack.handlers.asyncSettled();
+  let seen = -1;
+  while (seen !== invocations.length + calls.length) {
+    seen = invocations.length + calls.length;
+    await sleep(150);
+  }
+}
+
+async function open(token: string): Promise<{ socket: WebSocket; frames: Array<{ type: string }> }> {
+  const socket = new WebSocket(stack.outputs.webSocketUrl, [SUBPROTOCOL, token]);
+  const frames: Array<{ type: string }> = [];
+  socket.on("message", (data) => frames.push(JSON.parse(String(data))));
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+  });
+  return { socket, frames };
+}
+
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for frames");
+    await sleep(10);
+  }
+}
+
+let alice: string;
+let bob: string;
+let bobId: string;
+const sockets: WebSocket[] = [];
+
+beforeAll(async () => {
+  process.env.WSAUTH_LOG_LEVEL = "error";
+  stack = await startTestStack({
+    recorder: {
+      everyCall: true,
+      awsCall: (call) => calls.push(call),
+      resourceRead: () => {},
+      invocation: (module) => invocations.push(module),
+    },
+  });
+  alice = (await signInDemoUser(stack.outputs, 0)).idToken;
+  const bobTokens = await signInDemoUser(stack.outputs, 1);
+  bob = bobTokens.idToken;
+  bobId = JSON.parse(Buffer.from(bob.split(".")[1] ?? "", "base64url").toString("utf8")).sub;
+}, 60_000);
+
+afterAll(async () => {
+  for (const socket of sockets) socket.close();
+  if (process.env.WSAUTH_COST_OUT) await writeFile(process.env.WSAUTH_COST_OUT, JSON.stringify(results, null, 2));
+  await stack?.stop();
+});
+
+describe("AWS calls per user-visible operation (recorded on the local stack)", () => {
+  it("connect and disconnect: authorizer, $connect (2 writes), $disconnect (1 delete, 1 query for its channels)", async () => {
+    const counts = await measure("connect + disconnect", async () => {
+      const { socket } = await open(alice);
+      await new Promise<void>((resolve) => {
+        socket.once("close", () => resolve());
+        socket.close(1000);
+      });
+    });
+    expect(counts.invocations).toEqual({ authorizer: 1, connect: 1, disconnect: 1 });
+    // The Query finds the connection's channel subscriptions (none here), which `$disconnect` removes.
+    expect(counts.dynamodb).toEqual({ PutItem: 2, DeleteItem: 1, Query: 1 });
+    expect(counts.posts).toBe(0);
+  });
+
+  it("an echo: one invocation, one post, no DynamoDB call", async () => {
+    const { socket, frames } = await open(alice);
+    sockets.push(socket);
+    const counts = await measure("echo", async () => {
+      socket.send(JSON.stringify({ hello: "world" }));
+      await until(() => frames.some((frame) => frame.type === "echo"));
+    });
+    expect(counts.invocations).toEqual({ default: 1 });
+    expect(counts.dynamodb).toEqual({});
+    expect(counts.posts).toBe(1);
+  });
+
+  it("a keep-alive ping: one invocation, one post, no DynamoDB call", async () => {
+    const { socket, frames } = await open(alice);
+    sockets.push(socket);
+    const counts = await measure("keep-alive ping", async () => {
+      socket.send(JSON.stringify({ action: ROUTE.ping }));
+      await until(() => frames.some((frame) => frame.type === "pong"));
+    });
+    expect(counts.invocations).toEqual({ ping: 1 });
+    expect(counts.dynamodb).toEqual({});
+    expect(counts.posts).toBe(1);
+  });
+
+  it("a direct message to a user with 3 connections: reads are per message, not per recipient", async () => {
+    const sender = await open(alice);
+    const targets = await Promise.all([open(bob), open(bob), open(bob)]);
+    sockets.push(sender.socket, ...targets.map((target) => target.socket));
+    const counts = await measure("direct message to 3 connections", async () => {
+      sender.socket.send(JSON.stringify({ action: ROUTE.sendmessage, to: bobId, data: { n: 1 } }));
+      await until(() => sender.frames.some((frame) => frame.type === "sent"));
+      await until(() => targets.every((target) => target.frames.some((frame) => frame.type === "message")));
+    });
+    expect(counts.invocations).toEqual({ sendmessage: 1 });
+    // The sender's row, then the target's connections by user id.
+    expect(counts.dynamodb).toEqual({ GetItem: 1, Query: 1 });
+    expect(counts.posts).toBe(4); // 3 deliveries + the sender's receipt
+  });
+
+  it("a broadcast inline: DynamoDB calls do not grow with the recipients", async () => {
+    const counts = await measure("broadcast inline", async () => {
+      const sender = await open(alice);
+      sockets.push(sender.socket);
+      sender.socket.send(JSON.stringify({ action: ROUTE.broadcast, data: { n: 2 } }));
+      await until(() => sender.frames.some((frame) => frame.type === "broadcasted"));
+    });
+    const recipients = counts.posts - 1;
+    expect(recipients).toBeGreaterThanOrEqual(6);
+    expect(counts.invocations).toMatchObject({ broadcast: 1 });
+    // Its own row, then one Query per registry shard (one page each at this size).
+    expect(counts.dynamodb).toEqual({ GetItem: 1, Query: 8, PutItem: 2 });
+    expect(counts.lambdaInvokes).toBe(0);
+  });
+
+  it("a broadcast past the inline threshold: FanOut jobs, a few marker writes per job, never one per message", async () => {
+    const bulk = FANOUT.inlineMax + 20;
+    await pMap(
+      Array.from({ length: bulk }),
+      async () => {
+        const { socket } = await open(bob);
+        sockets.push(socket);
+      },
+      { concurrency: 16 },
+    );
+    const sender = await open(alice);
+    sockets.push(sender.socket);
+    const counts = await measure("broadcast via FanOut jobs", async () => {
+      sender.socket.send(JSON.stringify({ action: ROUTE.broadcast, data: { n: 3 } }));
+      await until(() => sender.frames.some((frame) => frame.type === "broadcasted"));
+    });
+    const recipients = counts.posts - 1;
+    expect(recipients).toBeGreaterThan(FANOUT.inlineMax);
+    const jobs = Math.ceil(recipients / FANOUT.jobSize);
+    expect(counts.lambdaInvokes).toBe(jobs);
+    expect(counts.invocations).toEqual({ broadcast: 1, fanout: jobs });
+    // The route: its own row and the registry walk. Each job: one marker read, batched marker writes.
+    expect(counts.dynamodb.GetItem).toBe(1 + jobs);
+    expect(counts.dynamodb.Query ?? 0).toBeLessThanOrEqual(8 * 2);
+    expect(counts.dynamodb.DeleteItem ?? 0).toBe(0);
+    expect(total(counts.dynamodb)).toBeLessThan(recipients / 4);
+  }, 120_000);
+
+  it("an idle hour: the keep-alive pings and one reauth, no DynamoDB call for the pings", () => {
+    const ping = results["keep-alive ping"];
+    expect(ping).toBeDefined();
+    const pingsPerHour = (60 * 60 * 1000) / (LIMITS.idleTimeoutMs / 2);
+    results["idle hour (keep-alive every 5 min)"] = {
+      invocations: { ping: pingsPerHour * (ping?.invocations.ping ?? 0) },
+      dynamodb: {},
+      posts: pingsPerHour * (ping?.posts ?? 0),
+      lambdaInvokes: 0,
+      note: "plus 60 connection-minutes and, for an ID token of 1 h, one reauth (GetItem + UpdateItem + post)",
+    };
+    expect(pingsPerHour).toBe(12);
+  });
+});
