@@ -275,11 +275,19 @@ function arnOf(call: RecordedAwsCall): string {
   throw new Error(`no ARN for ${call.action} on ${call.resource}`);
 }
 
+/**
+ * Each finding once: the handler pool runs a module in several workers, each with its own module state,
+ * so the same call or read can be recorded once per worker.
+ */
+const distinct = (findings: string[]) => [...new Set(findings)];
+
 /** Calls not allowed by the policy of the function that made them. */
 function deniedCalls(target: Graph, recorded: RecordedAwsCall[]): string[] {
-  return recorded
-    .filter((call) => !allows(functionFor(target, call.module), call.action, arnOf(call)))
-    .map((call) => `${call.module}: ${call.action} on ${call.resource}`);
+  return distinct(
+    recorded
+      .filter((call) => !allows(functionFor(target, call.module), call.action, arnOf(call)))
+      .map((call) => `${call.module}: ${call.action} on ${call.resource}`),
+  );
 }
 
 /** Granted actions of our functions that no recorded call used (outside UNUSED_GRANTS). */
@@ -308,7 +316,7 @@ function linkMismatches(target: Graph, recorded: RecordedResourceRead[]): string
       .filter((link) => !linkReads.some((read) => read.module === module && read.resource === link))
       .map((link) => `${module} is linked to ${link} but never reads it`);
   });
-  return [...unlinked, ...unread];
+  return distinct([...unlinked, ...unread]);
 }
 
 describe("what the handlers use against what the deploy graph grants", () => {
