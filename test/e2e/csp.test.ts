@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { httpRequest, startTestStack, type TestStack } from "@wsauth/local/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePolicy } from "../helpers/csp";
 import {
   CHROMIUM_MISSING,
   chromiumInstalled,
@@ -12,7 +13,7 @@ import {
   textOf,
   waitForSocketState,
 } from "./helpers/browser";
-import { cspViolations, parsePolicy, recordCspViolations } from "./helpers/csp";
+import { cspViolations, recordCspViolations } from "./helpers/csp";
 
 /**
  * The site's Content-Security-Policy in a real browser against the whole local stack (`next dev`):

@@ -27,17 +27,3 @@ export async function recordCspViolations(context: BrowserContext): Promise<void
 export function cspViolations(page: Page): Promise<CspViolation[]> {
   return page.evaluate(() => (globalThis as { __cspViolations?: CspViolation[] }).__cspViolations ?? []);
 }
-
-/** A policy as `{directive: sources}`, as a browser parses it. */
-export function parsePolicy(policy: string): Record<string, string[]> {
-  return Object.fromEntries(
-    policy
-      .split(";")
-      .map((directive) => directive.trim())
-      .filter(Boolean)
-      .map((directive) => {
-        const [name = "", ...sources] = directive.split(/\s+/);
-        return [name, sources];
-      }),
-  );
-}
