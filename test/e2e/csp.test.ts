@@ -1,5 +1,3 @@
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
 import { httpRequest, startTestStack, type TestStack } from "@wsauth/local/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +12,7 @@ import {
   waitForSocketState,
 } from "./helpers/browser";
 import { cspViolations, recordCspViolations } from "./helpers/csp";
+import { stopStackWithSite } from "./helpers/stack";
 
 /**
  * The site's Content-Security-Policy in a real browser against the whole local stack (`next dev`):
@@ -21,7 +20,6 @@ import { cspViolations, recordCspViolations } from "./helpers/csp";
  * other origin from the page is refused by the browser.
  */
 
-const WEB_DIR = join(import.meta.dirname, "../../web");
 const installed = chromiumInstalled();
 
 if (!installed) {
@@ -65,12 +63,7 @@ if (!installed) {
     afterAll(async () => {
       await context?.close().catch(() => {});
       await browser?.close();
-      await stack?.stop();
-      if (stack)
-        await rm(join(WEB_DIR, ".next", `port-${new URL(stack.outputs.webUrl).port}`), {
-          recursive: true,
-          force: true,
-        });
+      await stopStackWithSite(stack);
     }, 60_000);
 
     it("sends a policy naming only its own origin, the Cognito emulator and the gateway, with a nonce per response", async () => {

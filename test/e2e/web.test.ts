@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Gateway } from "@wsauth/local/gateway";
 import type { Reporter } from "@wsauth/local/runner";
@@ -19,7 +19,7 @@ import {
   waitForSocketState,
 } from "./helpers/browser";
 import { openRegistry } from "./helpers/registry";
-import { restartGateway } from "./helpers/stack";
+import { restartGateway, stopStackWithSite } from "./helpers/stack";
 
 /**
  * The site in a real browser against the whole local stack: Cognito emulator, DynamoDB, the gateway
@@ -27,7 +27,6 @@ import { restartGateway } from "./helpers/stack";
  */
 
 const ARTIFACTS = join(import.meta.dirname, "../../test-artifacts");
-const WEB_DIR = join(import.meta.dirname, "../../web");
 const installed = chromiumInstalled();
 
 if (!installed && process.env.CI) {
@@ -97,13 +96,7 @@ if (!installed && process.env.CI) {
       await browser?.close();
       await restartedGateway?.close();
       registry?.close();
-      await stack?.stop();
-      // `next dev` on an ephemeral port builds into a directory of its own (see web/next.config.ts).
-      if (stack)
-        await rm(join(WEB_DIR, ".next", `port-${new URL(stack.outputs.webUrl).port}`), {
-          recursive: true,
-          force: true,
-        });
+      await stopStackWithSite(stack);
     }, 60_000);
 
     it("signs in a demo user and opens the socket with the subprotocol transport", async () => {
