@@ -18,6 +18,7 @@ import {
   textOf,
   waitForSocketState,
 } from "./helpers/browser";
+import { cspViolations, recordCspViolations } from "./helpers/csp";
 import { openRegistry } from "./helpers/registry";
 import { restartGateway, stopStackWithSite } from "./helpers/stack";
 
@@ -75,6 +76,7 @@ if (!installed && process.env.CI) {
       context.on("console", (message) => consoleLines.push(message.text()));
       await countSocketsOpened(context, stack.outputs.webSocketUrl);
       await measureLayoutShift(context);
+      await recordCspViolations(context);
       contexts.push(context);
       return context;
     };
@@ -311,6 +313,11 @@ if (!installed && process.env.CI) {
         expect(await page.content()).not.toMatch(JWT_PATTERN);
       }
       expect(consoleLines.filter((line) => JWT_PATTERN.test(line))).toEqual([]);
+    });
+
+    it("runs all of the above under the site's Content-Security-Policy without a violation", async () => {
+      // Each page's record starts at its last navigation (test/e2e/csp.test.ts covers the policy itself).
+      for (const page of contexts.flatMap((context) => context.pages())) expect(await cspViolations(page)).toEqual([]);
     });
   });
 }
