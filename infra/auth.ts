@@ -1,4 +1,4 @@
-import { ADMIN_GROUP, RESOURCE } from "@wsauth/core/constants";
+import { ADMIN_GROUP, RESOURCE, WEB_CLIENT_AUTH_FLOWS } from "@wsauth/core/constants";
 import { keepInProtectedStage } from "./stage";
 
 // Users sign in with their email address; Cognito mails a code to verify it on sign-up.
@@ -20,14 +20,14 @@ export const userPool = new sst.aws.CognitoUserPool(RESOURCE.userPool, {
   },
 });
 
-// The browser client: it cannot keep a secret, so it has none. SRP is what Amplify uses when deployed;
-// USER_PASSWORD_AUTH is what the local Cognito emulator supports and what scripted sign-ins (CLI, load
-// tests) use; refresh keeps long-lived sessions going without a new sign-in.
+// The browser client: it cannot keep a secret, so it has none. It signs in with SRP only (the
+// password never leaves the browser) and refreshes; USER_PASSWORD_AUTH is for the local emulator's
+// client alone (WEB_CLIENT_AUTH_FLOWS). Tools that act on a deployed stage use IAM, not a user's token.
 export const webClient = userPool.addClient(RESOURCE.webClient, {
   transform: {
     client: (args) => {
       args.generateSecret = false;
-      args.explicitAuthFlows = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"];
+      args.explicitAuthFlows = [...WEB_CLIENT_AUTH_FLOWS.deployed];
       // Sign-in errors must not reveal whether an account exists.
       args.preventUserExistenceErrors = "ENABLED";
     },

@@ -9,6 +9,7 @@ import {
   ROUTE_SELECTION_EXPRESSION,
   TABLE_ACTIONS,
   TOKEN_POLICY_ENV,
+  WEB_CLIENT_AUTH_FLOWS,
 } from "@wsauth/core/constants";
 
 /**
@@ -202,6 +203,21 @@ export function checkRemoval(graph: Graph): void {
   const kept = graph.resources.filter((r) => (r.options.retainOnDelete || r.options.protect) && !accountWide(r));
   if (kept.length > 0)
     fail(`stage ${graph.stage} keeps ${kept.map((r) => `${r.type} ${r.name}`).join(", ")} on removal`);
+}
+
+/** Flows that take the password itself (`ADMIN_NO_SRP_AUTH` is the legacy name of the admin one). */
+const PASSWORD_FLOWS = ["USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"];
+
+/** The deployed app client signs in with SRP and refreshes, nothing else: no flow that takes a password. */
+export function checkWebClientAuthFlows(graph: Graph): void {
+  const clients = resourcesOf(graph, "aws:cognito/userPoolClient:UserPoolClient");
+  if (clients.length !== 1) fail(`expected one user pool client, found ${clients.length}`);
+  const flows = list(clients[0]?.inputs.explicitAuthFlows as string[] | undefined);
+  const password = flows.filter((flow) => PASSWORD_FLOWS.includes(flow.replace(/^ALLOW_/, "")));
+  if (password.length > 0) fail(`the deployed app client allows ${password.join(", ")}`);
+  const expected = [...WEB_CLIENT_AUTH_FLOWS.deployed].sort();
+  if (JSON.stringify([...flows].sort()) !== JSON.stringify(expected))
+    fail(`the deployed app client allows ${JSON.stringify(flows)}, not ${JSON.stringify(expected)}`);
 }
 
 /** Handler modules that verify tokens and so get the JWKS snapshot and the token policy. */

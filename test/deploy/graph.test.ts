@@ -12,6 +12,7 @@ import {
   checkNarrowIam,
   checkRemoval,
   checkTokenVerifierEnvironment,
+  checkWebClientAuthFlows,
   functionFor,
   type Graph,
   moduleOf,
@@ -125,6 +126,35 @@ describe("the deploy graph", () => {
       ),
     ).toThrow("stage alice keeps aws:dynamodb/table:Table");
   });
+
+  it("lets the deployed app client sign in with SRP and refresh only, never with a plain password", () => {
+    for (const graph of [personal, production, dev]) checkWebClientAuthFlows(graph);
+    const granting = (flow: string) =>
+      mutated(production, (graph) => {
+        const [client] = resourcesOf(graph, "aws:cognito/userPoolClient:UserPoolClient");
+        if (client) client.inputs.explicitAuthFlows = [...(client.inputs.explicitAuthFlows as string[]), flow];
+      });
+    expect(() => checkWebClientAuthFlows(granting("ALLOW_USER_PASSWORD_AUTH"))).toThrow(
+      "the deployed app client allows ALLOW_USER_PASSWORD_AUTH",
+    );
+    expect(() => checkWebClientAuthFlows(granting("ADMIN_NO_SRP_AUTH"))).toThrow("allows ADMIN_NO_SRP_AUTH");
+    expect(() => checkWebClientAuthFlows(granting("ALLOW_CUSTOM_AUTH"))).toThrow("not [");
+  });
+
+  it("fails the app client check when infra/auth.ts grants USER_PASSWORD_AUTH again", async () => {
+    const app = mutableApp();
+    try {
+      app.edit(
+        "infra/auth.ts",
+        "args.explicitAuthFlows = [...WEB_CLIENT_AUTH_FLOWS.deployed];",
+        'args.explicitAuthFlows = [...WEB_CLIENT_AUTH_FLOWS.deployed, "ALLOW_USER_PASSWORD_AUTH"];',
+      );
+      const graph = await evaluate({ stage: "production", env: plainShell, root: app.root });
+      expect(() => checkWebClientAuthFlows(graph)).toThrow("allows ALLOW_USER_PASSWORD_AUTH");
+    } finally {
+      app.remove();
+    }
+  }, 120_000);
 
   it("gives the token verifiers the JWKS snapshot and the WSAUTH_* settings of the deploying shell", () => {
     checkTokenVerifierEnvironment(personal, personalShell);

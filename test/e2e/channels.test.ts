@@ -1,5 +1,3 @@
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
 import type { Gateway } from "@wsauth/local/gateway";
 import { startTestStack, type TestStack } from "@wsauth/local/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -12,14 +10,13 @@ import {
   signInThroughForm,
   waitForSocketState,
 } from "./helpers/browser";
-import { restartGateway } from "./helpers/stack";
+import { restartGateway, stopStackWithSite } from "./helpers/stack";
 
 /**
  * Channels in a real browser against the whole local stack: the Room panel (presence/lobby) and the
  * Notifications panel (user/<sub>), both on `@wsauth/client`.
  */
 
-const WEB_DIR = join(import.meta.dirname, "../../web");
 const installed = chromiumInstalled();
 
 if (!installed) {
@@ -60,13 +57,7 @@ if (!installed) {
       for (const context of contexts) await context.close().catch(() => {});
       await browser?.close();
       await restartedGateway?.close();
-      await stack?.stop();
-      if (stack) {
-        await rm(join(WEB_DIR, ".next", `port-${new URL(stack.outputs.webUrl).port}`), {
-          recursive: true,
-          force: true,
-        });
-      }
+      await stopStackWithSite(stack);
     }, 60_000);
 
     it("lists the demo logins on the local sign-in page", async () => {

@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Gateway } from "@wsauth/local/gateway";
 import type { Reporter } from "@wsauth/local/runner";
@@ -18,8 +18,9 @@ import {
   textOf,
   waitForSocketState,
 } from "./helpers/browser";
+import { cspViolations, recordCspViolations } from "./helpers/csp";
 import { openRegistry } from "./helpers/registry";
-import { restartGateway } from "./helpers/stack";
+import { restartGateway, stopStackWithSite } from "./helpers/stack";
 
 /**
  * The site in a real browser against the whole local stack: Cognito emulator, DynamoDB, the gateway
@@ -27,7 +28,6 @@ import { restartGateway } from "./helpers/stack";
  */
 
 const ARTIFACTS = join(import.meta.dirname, "../../test-artifacts");
-const WEB_DIR = join(import.meta.dirname, "../../web");
 const installed = chromiumInstalled();
 
 if (!installed && process.env.CI) {
@@ -76,6 +76,7 @@ if (!installed && process.env.CI) {
       context.on("console", (message) => consoleLines.push(message.text()));
       await countSocketsOpened(context, stack.outputs.webSocketUrl);
       await measureLayoutShift(context);
+      await recordCspViolations(context);
       contexts.push(context);
       return context;
     };
@@ -97,13 +98,7 @@ if (!installed && process.env.CI) {
       await browser?.close();
       await restartedGateway?.close();
       registry?.close();
-      await stack?.stop();
-      // `next dev` on an ephemeral port builds into a directory of its own (see web/next.config.ts).
-      if (stack)
-        await rm(join(WEB_DIR, ".next", `port-${new URL(stack.outputs.webUrl).port}`), {
-          recursive: true,
-          force: true,
-        });
+      await stopStackWithSite(stack);
     }, 60_000);
 
     it("signs in a demo user and opens the socket with the subprotocol transport", async () => {
@@ -318,6 +313,11 @@ if (!installed && process.env.CI) {
         expect(await page.content()).not.toMatch(JWT_PATTERN);
       }
       expect(consoleLines.filter((line) => JWT_PATTERN.test(line))).toEqual([]);
+    });
+
+    it("runs all of the above under the site's Content-Security-Policy without a violation", async () => {
+      // Each page's record starts at its last navigation (test/e2e/csp.test.ts covers the policy itself).
+      for (const page of contexts.flatMap((context) => context.pages())) expect(await cspViolations(page)).toEqual([]);
     });
   });
 }

@@ -6,6 +6,7 @@ import { WEB_ENV } from "@wsauth/core/constants";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Graph, type GraphFunction, resourcesOf } from "../deploy/checks";
 import { deployShell, evaluate, ROOT } from "../deploy/graph";
+import { parsePolicy } from "../helpers/csp";
 
 // The deployed site really builds and serves. `sst deploy` builds it with the command SST's Nextjs
 // component picks (the OpenNext package and version for our Next.js, read here from the deploy graph's
@@ -120,7 +121,7 @@ describe("the deployed site (OpenNext build of web/)", () => {
     expect(existsSync(join(webDir, ".open-next/open-next.output.json"))).toBe(true);
   });
 
-  it("serves the sign-in page for / from the server function, configured with the NEXT_PUBLIC_* values", async () => {
+  it("serves the sign-in page for / from the server function, configured with the NEXT_PUBLIC_* values, under its CSP", async () => {
     // The graph of the real build: the server function's bundle, handler and environment as SST deploys them.
     const graph = await evaluate({ stage: "alice", env: deployShell(), siteBuild: "real" });
     const server = graph.functions.find((fn: GraphFunction) => fn.bundle?.endsWith("server-functions/default"));
@@ -156,6 +157,33 @@ describe("the deployed site (OpenNext build of web/)", () => {
       expect(value, name).toBeTruthy();
       expect(response.body, name).toContain(String(value));
     }
+
+    // The policy the browser gets: its own origin, the pool's regional Cognito endpoint and the API's
+    // WebSocket origin, scripts and styles by this response's nonce only, no eval.
+    const policy = parsePolicy(response.headers["content-security-policy"] ?? "");
+    expect(policy["default-src"]).toEqual(["'self'"]);
+    expect(policy["connect-src"]).toEqual([
+      "'self'",
+      `https://cognito-idp.${graph.region}.amazonaws.com`,
+      new URL(String(server?.environment[WEB_ENV.webSocketUrl])).origin,
+    ]);
+    const nonce = /'nonce-([A-Za-z0-9+/=]+)'/.exec(response.headers["content-security-policy"] ?? "")?.[1];
+    expect(nonce).toBeTruthy();
+    expect(policy["script-src"]).toEqual(["'self'", `'nonce-${nonce}'`, "'strict-dynamic'"]);
+    expect(policy["style-src"]).toEqual(["'self'", `'nonce-${nonce}'`]);
+    for (const [name, sources] of Object.entries({
+      "object-src": ["'none'"],
+      "base-uri": ["'self'"],
+      "form-action": ["'self'"],
+      "frame-ancestors": ["'none'"],
+    })) {
+      expect(policy[name], name).toEqual(sources);
+    }
+    const scripts = response.body.match(/<script\b[^>]*>/g) ?? [];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
+    expect(response.headers["x-content-type-options"]).toBe("nosniff");
+    expect(response.headers["referrer-policy"]).toBe("no-referrer");
   });
 
   // Last: OpenNext clears web/.open-next before it builds.

@@ -1,3 +1,5 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { AUTHORIZER_IDENTITY_SOURCES, LOCAL } from "@wsauth/core/constants";
 import { createLog } from "@wsauth/core/logging";
 import { type Gateway, startGateway } from "@wsauth/local/gateway";
@@ -32,4 +34,16 @@ export async function restartGateway(
     // Warnings and errors only, like the test stack's own (quiet) gateway.
     log: createLog("gateway", { level: "warn" }),
   });
+}
+
+const WEB_DIR = join(import.meta.dirname, "../../../web");
+
+/**
+ * Stops a stack started with the site, then removes the build directory its `next dev` made: on an
+ * ephemeral port it builds into a directory of its own (see web/next.config.ts).
+ */
+export async function stopStackWithSite(stack: TestStack | undefined): Promise<void> {
+  if (!stack) return;
+  await stack.stop();
+  await rm(join(WEB_DIR, ".next", `port-${new URL(stack.outputs.webUrl).port}`), { recursive: true, force: true });
 }

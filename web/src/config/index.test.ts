@@ -35,6 +35,16 @@ describe("readWebConfig", () => {
     });
   });
 
+  it("refuses the password flow without the local emulator: deployed app clients take no password", () => {
+    const result = readWebConfig({ ...complete, [WEB_ENV.authFlow]: "USER_PASSWORD_AUTH" });
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        `${WEB_ENV.authFlow}=USER_PASSWORD_AUTH is for the local Cognito emulator (${WEB_ENV.cognitoEndpoint}); deployed app clients sign in with USER_SRP_AUTH.`,
+      ],
+    });
+  });
+
   it("names every missing or malformed variable", () => {
     const result = readWebConfig({
       [WEB_ENV.webSocketUrl]: "http://not-a-socket",

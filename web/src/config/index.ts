@@ -58,6 +58,12 @@ export function readWebConfig(env: Env): WebConfigResult {
   if (!(AUTH_FLOWS as readonly string[]).includes(authFlow)) {
     problems.push(`${WEB_ENV.authFlow} must be one of ${AUTH_FLOWS.join(", ")} (it is "${authFlow}").`);
   }
+  // A deployed app client takes no password (WEB_CLIENT_AUTH_FLOWS): the password flow is the emulator's.
+  if (authFlow === "USER_PASSWORD_AUTH" && !cognitoEndpoint) {
+    problems.push(
+      `${WEB_ENV.authFlow}=USER_PASSWORD_AUTH is for the local Cognito emulator (${WEB_ENV.cognitoEndpoint}); deployed app clients sign in with USER_SRP_AUTH.`,
+    );
+  }
 
   // Only next to the Cognito emulator: a deployed stage never lists logins, whatever its environment says.
   const demoUsers = cognitoEndpoint ? readDemoUsers(read(WEB_ENV.demoUsers)) : [];

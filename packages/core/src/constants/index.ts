@@ -192,6 +192,17 @@ export const TOKEN_POLICY_ENV = [AUTHORIZER_ENV.acceptAccessTokens, AUTHORIZER_E
 /** The Cognito group whose members may `broadcast`. */
 export const ADMIN_GROUP = "admins";
 
+/**
+ * The web app client's sign-in flows. Deployed, the site signs in with SRP (the password never leaves
+ * the browser) and refreshes; no deployed client accepts a plain password (`USER_PASSWORD_AUTH`), so a
+ * phished or guessed password cannot be tried with one scripted call. The local Cognito emulator has
+ * no SRP: its client also allows `USER_PASSWORD_AUTH`, which the local site, tests and benchmarks use.
+ */
+export const WEB_CLIENT_AUTH_FLOWS = {
+  deployed: ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+  local: ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+} as const;
+
 /** Limits of API Gateway WebSocket APIs that the local gateway reproduces and the code respects. */
 export const LIMITS = {
   /** Largest message payload API Gateway accepts. */

@@ -11,7 +11,7 @@ import {
   ListUserPoolClientsCommand,
   ListUserPoolsCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
-import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
+import { LOCAL, LOCAL_CREDENTIALS, WEB_CLIENT_AUTH_FLOWS } from "@wsauth/core/constants";
 import { type DemoUser, LOCAL_CLIENT_NAME, LOCAL_POOL_NAME } from "./demo-users";
 
 export interface ProvisionedPool {
@@ -69,7 +69,8 @@ async function ensureClient(client: CognitoIdentityProviderClient, userPoolId: s
       UserPoolId: userPoolId,
       ClientName: LOCAL_CLIENT_NAME,
       GenerateSecret: false,
-      ExplicitAuthFlows: ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+      // The emulator has no SRP: the local site, tests and benchmarks sign in with a password.
+      ExplicitAuthFlows: [...WEB_CLIENT_AUTH_FLOWS.local],
     }),
   );
   if (!UserPoolClient?.ClientId) throw new Error("CreateUserPoolClient returned no client id");
