@@ -28,6 +28,11 @@ export const webClient = userPool.addClient(RESOURCE.webClient, {
     client: (args) => {
       args.generateSecret = false;
       args.explicitAuthFlows = [...WEB_CLIENT_AUTH_FLOWS.deployed];
+      // No hosted UI: SST's default OAuth flows (implicit grant puts tokens in URLs) stay off.
+      args.allowedOauthFlowsUserPoolClient = false;
+      args.allowedOauthFlows = [];
+      args.allowedOauthScopes = [];
+      args.callbackUrls = [];
       // Sign-in errors must not reveal whether an account exists.
       args.preventUserExistenceErrors = "ENABLED";
     },

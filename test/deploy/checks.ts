@@ -218,6 +218,11 @@ export function checkWebClientAuthFlows(graph: Graph): void {
   const expected = [...WEB_CLIENT_AUTH_FLOWS.deployed].sort();
   if (JSON.stringify([...flows].sort()) !== JSON.stringify(expected))
     fail(`the deployed app client allows ${JSON.stringify(flows)}, not ${JSON.stringify(expected)}`);
+  // There is no hosted UI, so no OAuth flow either: the implicit grant would put tokens in URLs.
+  const oauth = clients[0]?.inputs;
+  const oauthFlows = list(oauth?.allowedOauthFlows as string[] | undefined);
+  if (oauth?.allowedOauthFlowsUserPoolClient !== false || oauthFlows.length > 0)
+    fail(`the deployed app client allows OAuth flows ${JSON.stringify(oauthFlows)}`);
 }
 
 /** Handler modules that verify tokens and so get the JWKS snapshot and the token policy. */

@@ -139,6 +139,12 @@ describe("the deploy graph", () => {
     );
     expect(() => checkWebClientAuthFlows(granting("ADMIN_NO_SRP_AUTH"))).toThrow("allows ADMIN_NO_SRP_AUTH");
     expect(() => checkWebClientAuthFlows(granting("ALLOW_CUSTOM_AUTH"))).toThrow("not [");
+    const implicit = mutated(production, (graph) => {
+      const [client] = resourcesOf(graph, "aws:cognito/userPoolClient:UserPoolClient");
+      if (client)
+        Object.assign(client.inputs, { allowedOauthFlowsUserPoolClient: true, allowedOauthFlows: ["implicit"] });
+    });
+    expect(() => checkWebClientAuthFlows(implicit)).toThrow('allows OAuth flows ["implicit"]');
   });
 
   it("fails the app client check when infra/auth.ts grants USER_PASSWORD_AUTH again", async () => {
