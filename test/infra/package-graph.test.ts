@@ -23,7 +23,7 @@ const rootManifest = readManifest(".");
 const packages = new Map(PACKAGE_DIRS.map((dir) => [readManifest(dir).name, { dir, manifest: readManifest(dir) }]));
 
 const SOURCE = /\.(ts|tsx|mts|mjs)$/;
-const SKIPPED_DIRS = new Set(["node_modules", ".next", "dist"]);
+const SKIPPED_DIRS = new Set(["node_modules", ".next", ".open-next", "dist"]);
 
 function sourceFiles(dir: string): string[] {
   const files: string[] = [];
