@@ -2,7 +2,7 @@ import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagem
 import type { ConnectionIdentity } from "@wsauth/core/auth";
 import { type ChannelStore, createChannelStore, decide, parseChannelName } from "@wsauth/core/channel";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { CHANNELS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
+import { CHANNEL_JOIN, CHANNELS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { createMessenger, createRealtime, type Realtime } from "@wsauth/core/messaging";
 import { type ConnectionsServer, startConnectionsServer } from "@wsauth/core/testing";
@@ -135,6 +135,38 @@ describe("channels (dynalite + @connections over HTTP)", () => {
     expect(frames[0]).toEqual({ type: "subscribed", channel: "public/feed", seq: 120 });
     expect(frames[1]).toEqual({ type: "gap", channel: "public/feed", since: 5, oldest: 21 });
     expect(frames.slice(2).map((f) => f.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 21));
+  });
+
+  it("a publish leaves a joining connection to its replay; a mark is cleared only at the seq replayed", async () => {
+    const joined = await channels.beginJoin("public/join", "joining=");
+    expect(joined).toMatchObject({ seq: 0 });
+    const first = await channels.nextSeq("public/join");
+    expect(first).toEqual({ seq: 1, joining: new Set(["joining="]) });
+    expect(await channels.endJoin("public/join", "joining=", 0, [])).toBe(false); // the counter moved on
+    clock += CHANNEL_JOIN.inFlightMs + 1; // a subscribe that never cleared its mark: publishes ignore it
+    expect(await channels.nextSeq("public/join")).toEqual({ seq: 2, joining: new Set() });
+    await channels.beginJoin("public/join", "fresh=");
+    const stale = [...(await channels.sequence("public/join")).joining.keys()].filter((id) => id !== "fresh=");
+    expect(await channels.endJoin("public/join", "fresh=", 2, stale)).toBe(true);
+    expect((await channels.sequence("public/join")).joining).toEqual(new Map());
+  });
+
+  it("a replay waits for an event whose seq is taken, then voids it; the late publish of it fails", async () => {
+    const channel = "public/holes";
+    const publisher = await connect(alice);
+    await send(publisher, "publish", { action: "publish", channel, data: 1 });
+    const taken = await channels.nextSeq(channel); // a publish that took seq 2 and has not stored it (yet)
+    const reader = await connect(bob);
+    await send(reader, "subscribe", { action: "subscribe", channel, since: 0 });
+    const seen = () => received(reader).map((f) => (f.type === "event" ? f.seq : f.type));
+    expect(seen()).toEqual(["subscribed", 1]);
+    const late = { channel, seq: taken.seq, from: { userId: alice.userId, username: alice.username }, data: 2 };
+    expect(await channels.append({ ...late, sentAt: clock })).toBe(false);
+    await send(publisher, "publish", { action: "publish", channel, data: 3 });
+    expect(seen()).toEqual(["subscribed", 1, 3]);
+    const again = await connect(bob);
+    await send(again, "subscribe", { action: "subscribe", channel, since: 0 });
+    expect(received(again).map((f) => (f.type === "event" ? f.seq : f.type))).toEqual(["subscribed", 1, 3]);
   });
 
   it("counts presence per user: join and leave on transitions only, cleaned up on disconnect", async () => {

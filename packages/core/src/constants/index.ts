@@ -209,6 +209,24 @@ export const LIMITS = {
 } as const;
 
 /**
+ * The hand-off of a `subscribe` from replay to live events (see `@wsauth/core/messaging`'s channels).
+ * A subscribing connection is marked *joining* on the channel's sequence row while it replays; a
+ * publish whose seq is taken meanwhile leaves it to the replay.
+ */
+export const CHANNEL_JOIN = {
+  /**
+   * A joining mark or a numbered event older than this belongs to an invocation that has ended: every
+   * route and job times out before the integration timeout (a subscribe that crashed leaves a mark that
+   * publishes then ignore).
+   */
+  inFlightMs: LIMITS.integrationTimeoutMs,
+  /** How long a replay waits for the history row of an event whose seq is taken but not yet stored. */
+  waitMs: 2_000,
+  /** Replay rounds before the hand-off is forced (a channel publishing faster than one replay round). */
+  handoffRounds: 8,
+} as const;
+
+/**
  * The sweep (`infra/jobs.ts`, `packages/functions/src/sweep.ts`). It runs every minute with a timeout of
  * two: a backlog after an outage can take longer than one run, and an overlapping run is harmless (a
  * row is only acted on through a conditional delete). Each run stops taking new pages when less than
