@@ -1,3 +1,8 @@
+import { randomUUID } from "node:crypto";
+import { createChannelStore } from "@wsauth/core/channel";
+import { expireAtFor } from "@wsauth/core/connection";
+import { FANOUT } from "@wsauth/core/constants";
+import { localDynamoClient } from "@wsauth/local/dynamo";
 import { signInDemoUser, startTestStack, type TestStack } from "@wsauth/local/testing";
 import pMap from "p-map";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -128,6 +133,63 @@ describe("subscribe racing publish, over raw sockets", () => {
     });
     expect(problems).toEqual([]);
   }, 60_000);
+  it("past FANOUT.inlineMax subscribers, publishes go out as FanOut jobs: each socket gets each event once", async () => {
+    const channel = "public/race-crowd";
+    // The crowd: subscription rows of connections that vanished without `$disconnect`. The jobs'
+    // sends to them answer 410 and prune them, so each publish gets a fresh crowd.
+    const client = localDynamoClient(stack.outputs.dynamoEndpoint);
+    const store = createChannelStore({ tableName: stack.outputs.tableName, client });
+    const crowd = () =>
+      pMap(
+        Array.from({ length: FANOUT.inlineMax }),
+        () =>
+          store.subscribe({
+            channel,
+            connectionId: `gone${randomUUID().replaceAll("-", "").slice(0, 12)}=`,
+            userId: "vanished",
+            username: "vanished@example.com",
+            expireAt: expireAtFor(Date.now()),
+          }),
+        { concurrency: 32 },
+      );
+    try {
+      const publisher = await open("bob");
+      const early = await Promise.all([open("alice"), open("alice"), open("alice")]);
+      for (const socket of early) {
+        await socket.request({ action: "subscribe", channel }, (frame) => frame.type === "subscribed");
+      }
+      const racing = await Promise.all([open("alice"), open("alice"), open("alice"), open("alice")]);
+      const subscribers: Subscriber[] = early.map((socket) => ({ client: socket, channel, since: undefined }));
+      const published: number[] = [];
+      const receipts: Frame[] = [];
+      for (let round = 0; round < 2; round++) {
+        await crowd();
+        if (round === 1) {
+          for (const [index, socket] of racing.entries()) {
+            const since = index % 2 === 0 ? undefined : Math.max(0, (published.at(-1) ?? 0) - 1);
+            subscribers.push({ client: socket, channel, since });
+            socket.send({ action: "subscribe", channel, ...(since === undefined ? {} : { since }) });
+          }
+        }
+        const receipt = await publisher.request(
+          { action: "publish", channel, data: { round } },
+          (frame) => frame.type === "published" || frame.type === "error",
+        );
+        receipts.push(receipt);
+        published.push(Number(receipt.seq));
+        await stack.handlers.asyncSettled();
+      }
+      expect(receipts.map((receipt) => receipt.jobs)).toEqual([2, 2]);
+      await drain(subscribers, Math.max(...published));
+      const problems = subscribers.flatMap((s) => {
+        const copy = { ...s, client: { frames: sortedEvents(s) } as unknown as RealtimeClient };
+        return problemsOf(copy, new Set(published));
+      });
+      expect(problems).toEqual([]);
+    } finally {
+      client.destroy();
+    }
+  }, 90_000);
 });
 
 /**

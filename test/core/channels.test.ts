@@ -4,7 +4,14 @@ import { type ChannelStore, createChannelStore, decide, parseChannelName } from 
 import { createConnectionStore } from "@wsauth/core/connection";
 import { CHANNEL_JOIN, CHANNELS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
-import { createMessenger, createRealtime, type Realtime } from "@wsauth/core/messaging";
+import {
+  createFanOut,
+  createFanOutMarkers,
+  createMessenger,
+  createRealtime,
+  type FanOutJob,
+  type Realtime,
+} from "@wsauth/core/messaging";
 import { type ConnectionsServer, startConnectionsServer } from "@wsauth/core/testing";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -63,6 +70,8 @@ describe("channels (dynalite + @connections over HTTP)", () => {
   let realtime: Realtime;
   let channels: ChannelStore;
   let log: ReturnType<typeof captureLog>;
+  /** Jobs the fan-out queued (it sends inline up to 2 subscribers, jobs of 2 above that). */
+  let queued: FanOutJob[];
   let table = 0;
   let next = 0;
 
@@ -87,7 +96,17 @@ describe("channels (dynalite + @connections over HTTP)", () => {
       maxAttempts: 1,
     });
     const messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, now, log });
-    realtime = createRealtime({ store, channelStore: channels, messenger, now, log });
+    queued = [];
+    const fanOut = createFanOut({
+      messenger,
+      dispatcher: () => ({ dispatch: async (job) => void queued.push(job) }),
+      markers: () => createFanOutMarkers({ client, tableName, now }),
+      inlineMax: 2,
+      jobSize: 2,
+      now,
+      log,
+    });
+    realtime = createRealtime({ store, channelStore: channels, messenger, fanOut, now, log });
   });
 
   async function connect(identity: ConnectionIdentity) {
@@ -167,6 +186,27 @@ describe("channels (dynalite + @connections over HTTP)", () => {
     const again = await connect(bob);
     await send(again, "subscribe", { action: "subscribe", channel, since: 0 });
     expect(received(again).map((f) => (f.type === "event" ? f.seq : f.type))).toEqual(["subscribed", 1, 3]);
+  });
+
+  it("a publish past the inline threshold goes out as fan-out jobs, leaving joining connections to their replay", async () => {
+    const channel = "public/crowd";
+    const publisher = await connect(alice);
+    const readers = [await connect(bob), await connect(bob), await connect(bob), await connect(bob)];
+    for (const reader of readers) await send(reader, "subscribe", { action: "subscribe", channel });
+    const joining = await connect(bob);
+    const member = { userId: bob.userId, username: bob.username };
+    await channels.subscribe({ channel, connectionId: joining, ...member, expireAt: Math.floor(clock / 1000) + 3600 });
+    await channels.beginJoin(channel, joining); // its subscribe is replaying right now
+    await send(publisher, "publish", { action: "publish", channel, data: "crowd" });
+    expect(received(publisher).at(-1)).toEqual({ type: "published", channel, seq: 1, jobs: 2 });
+    expect(queued.map((job) => job.connectionIds.length)).toEqual([2, 2]);
+    expect(readers.every((reader) => received(reader).length === 1)).toBe(true); // only `subscribed` so far
+    for (const job of queued) await realtime.fanOutJob(job);
+    await realtime.fanOutJob(queued[0]); // a retried job sends nothing twice
+    for (const reader of readers) {
+      expect(received(reader).map((f) => (f.type === "event" ? f.seq : f.type))).toEqual(["subscribed", 1]);
+    }
+    expect(received(joining)).toEqual([]);
   });
 
   it("counts presence per user: join and leave on transitions only, cleaned up on disconnect", async () => {

@@ -218,6 +218,36 @@ beforeAll(async () => {
     await aliceSocket.next("unsubscribed");
     await bobSocket.next("presence");
 
+    // A channel event past the inline threshold is queued as FanOut jobs too, from `publish` and from
+    // `Notify` (subscription rows of vanished connections: the jobs' 410s prune them).
+    const crowd = "public/deploy-crowd";
+    const crowded = async (channel: string) => {
+      await pMap(
+        Array.from({ length: FANOUT.inlineMax }),
+        async () => {
+          const connectionId = `gone${randomUUID().replaceAll("-", "").slice(0, 12)}=`;
+          const member = { userId: bobClaims.sub, username: bobClaims.email };
+          await channels.subscribe({ channel, connectionId, ...member, expireAt: expireAtFor(Date.now()) });
+        },
+        { concurrency: 16 },
+      );
+    };
+    bobSocket.send({ action: ROUTE.subscribe, channel: crowd });
+    await bobSocket.next("subscribed");
+    await crowded(crowd);
+    aliceSocket.send({ action: ROUTE.publish, channel: crowd, data: { n: 4.5 } });
+    expect(await aliceSocket.next("published")).toMatchObject({ channel: crowd, seq: 1, jobs: 2 });
+    await bobSocket.next("event");
+    await stack.handlers.asyncSettled();
+    await crowded(crowd);
+    expect(await stack.handlers.jobs.notify({ channel: crowd, data: { n: 4.6 } }, lambdaContext)).toMatchObject({
+      channel: crowd,
+      seq: 2,
+      jobs: 2,
+    });
+    await bobSocket.next("event");
+    await stack.handlers.asyncSettled();
+
     // The jobs: a push to a user (one live connection, one vanished) and a sweep that closes a
     // connection past the 2 h cap.
     await vanishedSubscriber(bobClaims, [room]);
