@@ -194,6 +194,23 @@ beforeAll(async () => {
       );
     }
 
+    // The sender vanished mid-request on the channel routes: the reply's 410 prunes its row and its
+    // channel rows (subscribe also drops the subscription it has just written, and its presence).
+    for (const [routeKey, body] of [
+      [ROUTE.subscribe, { action: ROUTE.subscribe, channel: room }],
+      [ROUTE.unsubscribe, { action: ROUTE.unsubscribe, channel: room }],
+      [ROUTE.publish, { action: ROUTE.publish, channel: "public/deploy-vanished", data: { n: 3.5 } }],
+    ] as const) {
+      const connectionId = await vanishedSubscriber(aliceClaims, [room]);
+      const authorizer = { principalId: aliceClaims.sub, ...encodeAuthorizerContext(identityOf(aliceClaims)) };
+      await stack.handlers.routes[routeKey]?.(
+        messageEvent(routeKey, JSON.stringify(body), { connectionId, authorizer }),
+        lambdaContext,
+      );
+      expect(await channels.channelsOf(connectionId), routeKey).toEqual([]);
+    }
+    expect(await channels.members(room)).toEqual([]);
+
     // Channels: subscribe (with presence, and with `since` to replay history), publish fan-out (one
     // subscriber vanished: its 410 prunes its subscription and presence), unsubscribe (a leave).
     bobSocket.send({ action: ROUTE.subscribe, channel: topic });

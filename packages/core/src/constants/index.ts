@@ -145,8 +145,12 @@ export const TABLE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
    * row and its channel rows (as the message routes do).
    */
   fanout: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
-  /** Records the subscription, joins presence, reads the sequence and replays history since `since`. */
-  subscribe: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  /**
+   * Records the subscription, joins presence, marks the connection joining on the sequence row, replays
+   * history since `since` (voiding a seq whose event never came); a caller gone mid-request loses the
+   * rows it has just written and its own.
+   */
+  subscribe: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"],
   /** Deletes the subscription and leaves presence. */
   unsubscribe: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
   /** Numbers the event, records it in history and fans it out; a closed subscriber's rows are deleted. */

@@ -32,6 +32,8 @@ export interface HandOffReport {
   voided: number;
   /** The hand-off was forced after CHANNEL_JOIN.handoffRounds (live events may then overtake the last replay). */
   forced: boolean;
+  /** The connection turned out gone (410) during the replay, which stopped there; the mark is left to the caller. */
+  gone: boolean;
 }
 
 /** Poll delays while waiting for the history rows of publishes in flight (sums to CHANNEL_JOIN.waitMs). */
@@ -54,7 +56,7 @@ export async function replayAndHandOff(
   joined: SequenceState,
   since: number | undefined,
 ): Promise<HandOffReport> {
-  const report: HandOffReport = { replayed: 0, rounds: 0, voided: 0, forced: false };
+  const report: HandOffReport = { replayed: 0, rounds: 0, voided: 0, forced: false, gone: false };
 
   /**
    * Whether a seq with no history row may still get one: its publish took it recently and may be
@@ -93,19 +95,20 @@ export async function replayAndHandOff(
     return lost ? store.retained(channel, after, upTo) : rows;
   }
 
+  /** Sends one frame of the replay; notes when the connection is gone (the replay then stops). */
+  async function send(frame: Parameters<Messenger["toConnection"]>[1]): Promise<boolean> {
+    if ((await messenger.toConnection(connectionId, frame)).gone > 0) report.gone = true;
+    return !report.gone;
+  }
+
   async function replay(after: number, upTo: number, withGap: boolean): Promise<void> {
     const rows = await rowsOf(after, upTo);
     const oldest = rows[0]?.seq ?? upTo + 1;
-    if (withGap && oldest > after + 1) {
-      await messenger.toConnection(connectionId, frames.gap(channel, after, oldest));
-    }
+    if (withGap && oldest > after + 1 && !(await send(frames.gap(channel, after, oldest)))) return;
     // One after another: the order of the frames is the order of the events.
     for (const row of rows) {
       if (row.voided) continue;
-      await messenger.toConnection(
-        connectionId,
-        frames.event(channel, row.seq, row.from, row.data as JsonValue, row.sentAt),
-      );
+      if (!(await send(frames.event(channel, row.seq, row.from, row.data as JsonValue, row.sentAt)))) return;
       report.replayed += 1;
     }
   }
@@ -117,6 +120,7 @@ export async function replayAndHandOff(
   for (; report.rounds < CHANNEL_JOIN.handoffRounds; report.rounds++) {
     if (target > covered) {
       await replay(covered, target, first);
+      if (report.gone) return report;
       first = false;
       covered = target;
     }

@@ -104,14 +104,23 @@ export function createChannels({ store, messenger, fanOut: parallel, now, log }:
         }
         members = await store.members(channel.name);
       }
-      await messenger.toConnection(caller.connectionId, frames.subscribed(channel.name, joined.seq, members));
-      const handOff = await replayAndHandOff(
-        { store, messenger, now },
+      const answered = await messenger.toConnection(
         caller.connectionId,
-        channel.name,
-        joined,
-        since,
+        frames.subscribed(channel.name, joined.seq, members),
       );
+      const handOff =
+        answered.gone > 0
+          ? { replayed: 0, rounds: 0, voided: 0, forced: false, gone: true }
+          : await replayAndHandOff({ store, messenger, now }, caller.connectionId, channel.name, joined, since);
+      if (handOff.gone) {
+        // The caller vanished mid-request. Its 410 pruned its rows, but that finds subscriptions through
+        // the index, which may not show the row written a moment ago: this one goes by its key.
+        await store.forceEndJoin(channel.name, caller.connectionId);
+        await store.unsubscribe(channel.name, caller.connectionId);
+        if (tracksPresence(channel)) await leave(channel, caller.userId, caller.connectionId);
+        log.info("subscriber gone before the hand-off", { channel: channel.name, connectionId: caller.connectionId });
+        return;
+      }
       if (since !== undefined || handOff.replayed > 0 || handOff.rounds > 0) {
         log.info("subscription replayed", { channel: channel.name, since, latest: joined.seq, ...handOff });
       }
