@@ -44,10 +44,10 @@ export interface SequenceRow {
   read(channel: string): Promise<SequenceState>;
   /**
    * Clears the mark, but only while the counter stands at `seq` (resolves `false` otherwise); `stale`
-   * marks (of subscribes that ended without clearing theirs) go with it. `force` clears it whatever
-   * the counter says and resolves the seq it stood at.
+   * marks (of subscribes that ended without clearing theirs) go with it.
    */
   endJoin(channel: string, connectionId: string, seq: number, stale: readonly string[]): Promise<boolean>;
+  /** Clears the mark whatever the counter says; resolves the seq it stood at. */
   forceEndJoin(channel: string, connectionId: string): Promise<number>;
 }
 
@@ -142,8 +142,9 @@ export function createSequenceRow(options: {
     async beginJoin(channel, connectionId) {
       const id = identity(channel);
       const { Attributes } = await update("mark a joining connection", channel, {
-        // A channel nobody has published to gets its row here, with the TTL a publish would give it.
-        UpdateExpression: `SET #mark = :at, #expireAt = if_not_exists(#expireAt, :expireAt), ${id.set}`,
+        // A channel nobody has published to gets its row here; either way the row lives on for the TTL a
+        // publish gives it, so it cannot expire while the mark is on it.
+        UpdateExpression: `SET #mark = :at, #expireAt = :expireAt, ${id.set}`,
         ExpressionAttributeNames: {
           "#mark": `${JOIN_PREFIX}${connectionId}`,
           "#expireAt": "expireAt",
