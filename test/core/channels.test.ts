@@ -72,6 +72,8 @@ describe("channels (dynalite + @connections over HTTP)", () => {
   let log: ReturnType<typeof captureLog>;
   /** Jobs the fan-out queued (it sends inline up to 2 subscribers, jobs of 2 above that). */
   let queued: FanOutJob[];
+  /** The registry and messenger behind `realtime`, for a second one over a changed channel store. */
+  let parts: Pick<Parameters<typeof createRealtime>[0], "store" | "messenger">;
   let table = 0;
   let next = 0;
 
@@ -96,6 +98,7 @@ describe("channels (dynalite + @connections over HTTP)", () => {
       maxAttempts: 1,
     });
     const messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, now, log });
+    parts = { store, messenger };
     queued = [];
     const fanOut = createFanOut({
       messenger,
@@ -207,6 +210,38 @@ describe("channels (dynalite + @connections over HTTP)", () => {
       expect(received(reader).map((f) => (f.type === "event" ? f.seq : f.type))).toEqual(["subscribed", 1]);
     }
     expect(received(joining)).toEqual([]);
+  });
+
+  it("a subscriber gone before its answer keeps no subscription, presence or joining mark", async () => {
+    const watcher = await connect(alice);
+    await send(watcher, "subscribe", { action: "subscribe", channel: "presence/gone" });
+    const gone = await connect(bob);
+    gateway.drop(gone);
+    await send(gone, "subscribe", { action: "subscribe", channel: "presence/gone", since: 0 });
+    expect(await channels.subscribers("presence/gone")).toEqual([{ connectionId: watcher, fromSeq: 0 }]);
+    expect(await channels.members("presence/gone")).toEqual([{ userId: alice.userId, username: alice.username }]);
+    expect((await channels.sequence("presence/gone")).joining).toEqual(new Map());
+  });
+
+  it("a hand-off that keeps losing the race is forced: every event still exactly once", async () => {
+    const channel = "public/busy";
+    const publisher = await connect(alice);
+    for (let n = 1; n <= 3; n++) await send(publisher, "publish", { action: "publish", channel, data: n });
+    // Every conditional clear fails, as if a publish took a seq each round.
+    const racing = { ...channels, endJoin: async () => false };
+    const busy = createRealtime({ ...parts, channelStore: racing, now, log });
+    const reader = await connect(bob);
+    await busy.receive("subscribe", {
+      connectionId: reader,
+      authorizer: undefined,
+      body: JSON.stringify({ action: "subscribe", channel, since: 1 }),
+    });
+    await send(publisher, "publish", { action: "publish", channel, data: 4 });
+    expect(received(reader).map((f) => (f.type === "event" ? f.seq : f.type))).toEqual(["subscribed", 2, 3, 4]);
+    expect(log.lines.find((l) => l.message === "subscription replayed")?.fields).toMatchObject({
+      forced: true,
+      rounds: CHANNEL_JOIN.handoffRounds,
+    });
   });
 
   it("counts presence per user: join and leave on transitions only, cleaned up on disconnect", async () => {
