@@ -227,7 +227,7 @@ export const CHANNEL_JOIN = {
   /** How long a replay waits for the history row of an event whose seq is taken but not yet stored. */
   waitMs: 2_000,
   /** Replay rounds before the hand-off is forced (a channel publishing faster than one replay round). */
-  handoffRounds: 8,
+  handoffRounds: 16,
 } as const;
 
 /**
