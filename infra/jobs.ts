@@ -1,6 +1,6 @@
 import { JOB_HANDLERS, SWEEP } from "@wsauth/core/constants";
 import { handler } from "./functions";
-import { api } from "./realtime";
+import { api, fanOut } from "./realtime";
 import { table } from "./storage";
 
 // API Gateway does not always deliver $disconnect. Every minute the sweeper closes connections whose
@@ -11,6 +11,7 @@ export const sweep = new sst.aws.CronV2("Sweep", {
   function: handler(JOB_HANDLERS.sweep, [table, api], { timeout: `${SWEEP.timeoutSeconds} seconds` }),
 });
 
-// Pushes a message to all live connections of a user on behalf of other backend services. It has no
-// URL: callers need IAM `lambda:InvokeFunction` on it.
-export const notify = new sst.aws.Function("Notify", handler(JOB_HANDLERS.notify, [table, api]));
+// Pushes a message to all live connections of a user on behalf of other backend services, or publishes
+// to a channel (queueing fan-out jobs past FANOUT.inlineMax subscribers). It has no URL: callers need
+// IAM `lambda:InvokeFunction` on it.
+export const notify = new sst.aws.Function("Notify", handler(JOB_HANDLERS.notify, [table, api, fanOut]));

@@ -56,8 +56,8 @@ const authorizer = api.addAuthorizer("CognitoIdToken", {
   },
 });
 
-// The fan-out worker: a broadcast to more than FANOUT.inlineMax connections is cut into jobs, each an
-// asynchronous invocation of this function (Lambda queues the event, runs it at least once and retries
+// The fan-out worker: a broadcast to more than FANOUT.inlineMax connections, or a channel event for more
+// than FANOUT.inlineMax subscribers, is cut into jobs, each an asynchronous invocation of this function (Lambda queues the event, runs it at least once and retries
 // a failed job FANOUT.retries times; a job skips the connections it already sent to). It has no URL;
 // only functions linked to it may invoke it.
 export const fanOut = new sst.aws.Function(
@@ -67,11 +67,11 @@ export const fanOut = new sst.aws.Function(
 
 for (const [routeKey, module] of Object.entries(ROUTE_HANDLERS)) {
   // Every route handler records or reads connections and may post to them through @connections.
-  // `reauth` also verifies a fresh token, like the authorizer; `broadcast` queues fan-out jobs.
+  // `reauth` also verifies a fresh token, like the authorizer; `broadcast` and `publish` queue fan-out jobs.
   const definition =
     routeKey === ROUTE.reauth
       ? handler(module, [table, api, userPool, webClient], { environment: tokenVerifierEnvironment })
-      : routeKey === ROUTE.broadcast
+      : routeKey === ROUTE.broadcast || routeKey === ROUTE.publish
         ? handler(module, [table, api, fanOut])
         : handler(module, [table, api]);
   api.route(routeKey, definition, {

@@ -69,7 +69,7 @@ describe("channels through the local stack", () => {
     expect(await subscribe(alice, "public/spec")).toEqual({ type: "subscribed", channel: "public/spec", seq: 0 });
     await subscribe(bob, "public/spec");
     const published = await ask(bob, { action: "publish", channel: "public/spec", data: { n: 1 } }, "published");
-    expect(published).toEqual({ type: "published", channel: "public/spec", seq: 1 });
+    expect(published).toEqual({ type: "published", channel: "public/spec", seq: 1, jobs: 0 });
     for (const client of [alice, bob]) {
       const event = await client.next((frame) => frame.type === "event" && frame.channel === "public/spec");
       expect(event).toEqual({

@@ -2,9 +2,16 @@ import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagem
 import type { ConnectionIdentity } from "@wsauth/core/auth";
 import { type ChannelStore, createChannelStore, decide, parseChannelName } from "@wsauth/core/channel";
 import { createConnectionStore } from "@wsauth/core/connection";
-import { CHANNELS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
+import { CHANNEL_JOIN, CHANNELS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
-import { createMessenger, createRealtime, type Realtime } from "@wsauth/core/messaging";
+import {
+  createFanOut,
+  createFanOutMarkers,
+  createMessenger,
+  createRealtime,
+  type FanOutJob,
+  type Realtime,
+} from "@wsauth/core/messaging";
 import { type ConnectionsServer, startConnectionsServer } from "@wsauth/core/testing";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -63,6 +70,10 @@ describe("channels (dynalite + @connections over HTTP)", () => {
   let realtime: Realtime;
   let channels: ChannelStore;
   let log: ReturnType<typeof captureLog>;
+  /** Jobs the fan-out queued (it sends inline up to 2 subscribers, jobs of 2 above that). */
+  let queued: FanOutJob[];
+  /** The registry and messenger behind `realtime`, for a second one over a changed channel store. */
+  let parts: Pick<Parameters<typeof createRealtime>[0], "store" | "messenger">;
   let table = 0;
   let next = 0;
 
@@ -87,7 +98,18 @@ describe("channels (dynalite + @connections over HTTP)", () => {
       maxAttempts: 1,
     });
     const messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, now, log });
-    realtime = createRealtime({ store, channelStore: channels, messenger, now, log });
+    parts = { store, messenger };
+    queued = [];
+    const fanOut = createFanOut({
+      messenger,
+      dispatcher: () => ({ dispatch: async (job) => void queued.push(job) }),
+      markers: () => createFanOutMarkers({ client, tableName, now }),
+      inlineMax: 2,
+      jobSize: 2,
+      now,
+      log,
+    });
+    realtime = createRealtime({ store, channelStore: channels, messenger, fanOut, now, log });
   });
 
   async function connect(identity: ConnectionIdentity) {
@@ -135,6 +157,91 @@ describe("channels (dynalite + @connections over HTTP)", () => {
     expect(frames[0]).toEqual({ type: "subscribed", channel: "public/feed", seq: 120 });
     expect(frames[1]).toEqual({ type: "gap", channel: "public/feed", since: 5, oldest: 21 });
     expect(frames.slice(2).map((f) => f.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 21));
+  });
+
+  it("a publish leaves a joining connection to its replay; a mark is cleared only at the seq replayed", async () => {
+    const joined = await channels.beginJoin("public/join", "joining=");
+    expect(joined).toMatchObject({ seq: 0 });
+    const first = await channels.nextSeq("public/join");
+    expect(first).toEqual({ seq: 1, joining: new Set(["joining="]) });
+    expect(await channels.endJoin("public/join", "joining=", 0, [])).toBe(false); // the counter moved on
+    clock += CHANNEL_JOIN.inFlightMs + 1; // a subscribe that never cleared its mark: publishes ignore it
+    expect(await channels.nextSeq("public/join")).toEqual({ seq: 2, joining: new Set() });
+    await channels.beginJoin("public/join", "fresh=");
+    const stale = [...(await channels.sequence("public/join")).joining.keys()].filter((id) => id !== "fresh=");
+    expect(await channels.endJoin("public/join", "fresh=", 2, stale)).toBe(true);
+    expect((await channels.sequence("public/join")).joining).toEqual(new Map());
+  });
+
+  it("a replay waits for an event whose seq is taken, then voids it; the late publish of it fails", async () => {
+    const channel = "public/holes";
+    const publisher = await connect(alice);
+    await send(publisher, "publish", { action: "publish", channel, data: 1 });
+    const taken = await channels.nextSeq(channel); // a publish that took seq 2 and has not stored it (yet)
+    const reader = await connect(bob);
+    await send(reader, "subscribe", { action: "subscribe", channel, since: 0 });
+    const seen = () => received(reader).map((f) => (f.type === "event" ? f.seq : f.type));
+    expect(seen()).toEqual(["subscribed", 1]);
+    const late = { channel, seq: taken.seq, from: { userId: alice.userId, username: alice.username }, data: 2 };
+    expect(await channels.append({ ...late, sentAt: clock })).toBe(false);
+    await send(publisher, "publish", { action: "publish", channel, data: 3 });
+    expect(seen()).toEqual(["subscribed", 1, 3]);
+    const again = await connect(bob);
+    await send(again, "subscribe", { action: "subscribe", channel, since: 0 });
+    expect(received(again).map((f) => (f.type === "event" ? f.seq : f.type))).toEqual(["subscribed", 1, 3]);
+  });
+
+  it("a publish past the inline threshold goes out as fan-out jobs, leaving joining connections to their replay", async () => {
+    const channel = "public/crowd";
+    const publisher = await connect(alice);
+    const readers = [await connect(bob), await connect(bob), await connect(bob), await connect(bob)];
+    for (const reader of readers) await send(reader, "subscribe", { action: "subscribe", channel });
+    const joining = await connect(bob);
+    const member = { userId: bob.userId, username: bob.username };
+    await channels.subscribe({ channel, connectionId: joining, ...member, expireAt: Math.floor(clock / 1000) + 3600 });
+    await channels.beginJoin(channel, joining); // its subscribe is replaying right now
+    await send(publisher, "publish", { action: "publish", channel, data: "crowd" });
+    expect(received(publisher).at(-1)).toEqual({ type: "published", channel, seq: 1, jobs: 2 });
+    expect(queued.map((job) => job.connectionIds.length)).toEqual([2, 2]);
+    expect(readers.every((reader) => received(reader).length === 1)).toBe(true); // only `subscribed` so far
+    for (const job of queued) await realtime.fanOutJob(job);
+    await realtime.fanOutJob(queued[0]); // a retried job sends nothing twice
+    for (const reader of readers) {
+      expect(received(reader).map((f) => (f.type === "event" ? f.seq : f.type))).toEqual(["subscribed", 1]);
+    }
+    expect(received(joining)).toEqual([]);
+  });
+
+  it("a subscriber gone before its answer keeps no subscription, presence or joining mark", async () => {
+    const watcher = await connect(alice);
+    await send(watcher, "subscribe", { action: "subscribe", channel: "presence/gone" });
+    const gone = await connect(bob);
+    gateway.drop(gone);
+    await send(gone, "subscribe", { action: "subscribe", channel: "presence/gone", since: 0 });
+    expect(await channels.subscribers("presence/gone")).toEqual([{ connectionId: watcher, fromSeq: 0 }]);
+    expect(await channels.members("presence/gone")).toEqual([{ userId: alice.userId, username: alice.username }]);
+    expect((await channels.sequence("presence/gone")).joining).toEqual(new Map());
+  });
+
+  it("a hand-off that keeps losing the race is forced: every event still exactly once", async () => {
+    const channel = "public/busy";
+    const publisher = await connect(alice);
+    for (let n = 1; n <= 3; n++) await send(publisher, "publish", { action: "publish", channel, data: n });
+    // Every conditional clear fails, as if a publish took a seq each round.
+    const racing = { ...channels, endJoin: async () => false };
+    const busy = createRealtime({ ...parts, channelStore: racing, now, log });
+    const reader = await connect(bob);
+    await busy.receive("subscribe", {
+      connectionId: reader,
+      authorizer: undefined,
+      body: JSON.stringify({ action: "subscribe", channel, since: 1 }),
+    });
+    await send(publisher, "publish", { action: "publish", channel, data: 4 });
+    expect(received(reader).map((f) => (f.type === "event" ? f.seq : f.type))).toEqual(["subscribed", 2, 3, 4]);
+    expect(log.lines.find((l) => l.message === "subscription replayed")?.fields).toMatchObject({
+      forced: true,
+      rounds: CHANNEL_JOIN.handoffRounds,
+    });
   });
 
   it("counts presence per user: join and leave on transitions only, cleaned up on disconnect", async () => {

@@ -89,6 +89,8 @@ let alice: string;
 let bob: string;
 let bobId: string;
 const sockets: WebSocket[] = [];
+/** The sockets of the broadcast past the inline threshold (a channel publish past it reuses them). */
+let crowd: Array<Awaited<ReturnType<typeof open>>> = [];
 
 beforeAll(async () => {
   process.env.WSAUTH_LOG_LEVEL = "error";
@@ -183,11 +185,12 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
 
   it("a broadcast past the inline threshold: FanOut jobs, a few marker writes per job, never one per message", async () => {
     const bulk = FANOUT.inlineMax + 20;
-    await pMap(
+    crowd = await pMap(
       Array.from({ length: bulk }),
       async () => {
-        const { socket } = await open(bob);
-        sockets.push(socket);
+        const opened = await open(bob);
+        sockets.push(opened.socket);
+        return opened;
       },
       { concurrency: 16 },
     );
@@ -207,6 +210,79 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
     expect(counts.dynamodb.Query ?? 0).toBeLessThanOrEqual(8 * 2);
     expect(counts.dynamodb.DeleteItem ?? 0).toBe(0);
     expect(total(counts.dynamodb)).toBeLessThan(recipients / 4);
+  }, 120_000);
+
+  /** Sends a frame and waits for the frame of `type` it answers with. */
+  async function ask(client: Awaited<ReturnType<typeof open>>, frame: object, type: string): Promise<void> {
+    const seen = client.frames.length;
+    client.socket.send(JSON.stringify(frame));
+    await until(() => client.frames.slice(seen).some((reply) => reply.type === type));
+  }
+
+  it("a subscribe: the joining mark and its clearing around the subscription row, one post", async () => {
+    const subscriber = await open(alice);
+    sockets.push(subscriber.socket);
+    const counts = await measure("subscribe", () =>
+      ask(subscriber, { action: ROUTE.subscribe, channel: "public/cost" }, "subscribed"),
+    );
+    expect(counts.invocations).toEqual({ subscribe: 1 });
+    // Its own row; the mark (UpdateItem), the subscription (PutItem), the mark cleared (UpdateItem).
+    expect(counts.dynamodb).toEqual({ GetItem: 1, UpdateItem: 2, PutItem: 1 });
+    expect(counts.posts).toBe(1);
+  });
+
+  it("a resubscribe replaying 3 missed events: one history Query, a post per event", async () => {
+    const [publisher, subscriber] = [await open(alice), await open(alice)];
+    sockets.push(publisher.socket, subscriber.socket);
+    for (let n = 0; n < 3; n++)
+      await ask(publisher, { action: ROUTE.publish, channel: "public/missed", data: n }, "published");
+    const counts = await measure("resubscribe replaying 3 events", () =>
+      ask(subscriber, { action: ROUTE.subscribe, channel: "public/missed", since: 0 }, "subscribed").then(() =>
+        until(() => subscriber.frames.filter((frame) => frame.type === "event").length === 3),
+      ),
+    );
+    expect(counts.invocations).toEqual({ subscribe: 1 });
+    expect(counts.dynamodb).toEqual({ GetItem: 1, UpdateItem: 2, PutItem: 1, Query: 1 });
+    expect(counts.posts).toBe(4);
+  });
+
+  it("a channel publish inline: DynamoDB calls do not grow with the subscribers", async () => {
+    const publisher = await open(alice);
+    const readers = await Promise.all([open(bob), open(bob), open(bob), open(alice)]);
+    sockets.push(publisher.socket, ...readers.map((reader) => reader.socket));
+    for (const reader of readers)
+      await ask(reader, { action: ROUTE.subscribe, channel: "public/inline" }, "subscribed");
+    const counts = await measure("channel publish inline to 4 subscribers", async () => {
+      await ask(publisher, { action: ROUTE.publish, channel: "public/inline", data: { n: 4 } }, "published");
+      await until(() => readers.every((reader) => reader.frames.some((frame) => frame.type === "event")));
+    });
+    expect(counts.invocations).toEqual({ publish: 1 });
+    // Its own row; the seq (UpdateItem, which also returns the joining marks), history, the subscribers.
+    expect(counts.dynamodb).toEqual({ GetItem: 1, UpdateItem: 1, PutItem: 1, Query: 1 });
+    expect(counts.posts).toBe(readers.length + 1);
+  });
+
+  it("a channel publish past the inline threshold: FanOut jobs, no DynamoDB call per subscriber", async () => {
+    expect(crowd.length).toBeGreaterThan(FANOUT.inlineMax);
+    await pMap(crowd, (reader) => ask(reader, { action: ROUTE.subscribe, channel: "public/crowd" }, "subscribed"), {
+      concurrency: 16,
+    });
+    const publisher = await open(alice);
+    sockets.push(publisher.socket);
+    const counts = await measure("channel publish via FanOut jobs", async () => {
+      await ask(publisher, { action: ROUTE.publish, channel: "public/crowd", data: { n: 5 } }, "published");
+      await until(() => crowd.every((reader) => reader.frames.some((frame) => frame.type === "event")));
+    });
+    const jobs = Math.ceil(crowd.length / FANOUT.jobSize);
+    expect(publisher.frames.at(-1)).toMatchObject({ type: "published", jobs });
+    expect(counts.lambdaInvokes).toBe(jobs);
+    expect(counts.invocations).toEqual({ publish: 1, fanout: jobs });
+    expect(counts.posts).toBe(crowd.length + 1);
+    // The route: its own row, the seq, history, the subscribers. Each job: a marker read, batched writes.
+    expect(counts.dynamodb.GetItem).toBe(1 + jobs);
+    expect(counts.dynamodb.PutItem).toBe(1);
+    expect(counts.dynamodb.DeleteItem ?? 0).toBe(0);
+    expect(total(counts.dynamodb)).toBeLessThan(crowd.length / 4);
   }, 120_000);
 
   it("an idle hour: the keep-alive pings and one reauth, no DynamoDB call for the pings", () => {

@@ -194,6 +194,23 @@ beforeAll(async () => {
       );
     }
 
+    // The sender vanished mid-request on the channel routes: the reply's 410 prunes its row and its
+    // channel rows (subscribe also drops the subscription it has just written, and its presence).
+    for (const [routeKey, body] of [
+      [ROUTE.subscribe, { action: ROUTE.subscribe, channel: room }],
+      [ROUTE.unsubscribe, { action: ROUTE.unsubscribe, channel: room }],
+      [ROUTE.publish, { action: ROUTE.publish, channel: "public/deploy-vanished", data: { n: 3.5 } }],
+    ] as const) {
+      const connectionId = await vanishedSubscriber(aliceClaims, [room]);
+      const authorizer = { principalId: aliceClaims.sub, ...encodeAuthorizerContext(identityOf(aliceClaims)) };
+      await stack.handlers.routes[routeKey]?.(
+        messageEvent(routeKey, JSON.stringify(body), { connectionId, authorizer }),
+        lambdaContext,
+      );
+      expect(await channels.channelsOf(connectionId), routeKey).toEqual([]);
+    }
+    expect(await channels.members(room)).toEqual([]);
+
     // Channels: subscribe (with presence, and with `since` to replay history), publish fan-out (one
     // subscriber vanished: its 410 prunes its subscription and presence), unsubscribe (a leave).
     bobSocket.send({ action: ROUTE.subscribe, channel: topic });
@@ -217,6 +234,36 @@ beforeAll(async () => {
     aliceSocket.send({ action: ROUTE.unsubscribe, channel: room });
     await aliceSocket.next("unsubscribed");
     await bobSocket.next("presence");
+
+    // A channel event past the inline threshold is queued as FanOut jobs too, from `publish` and from
+    // `Notify` (subscription rows of vanished connections: the jobs' 410s prune them).
+    const crowd = "public/deploy-crowd";
+    const crowded = async (channel: string) => {
+      await pMap(
+        Array.from({ length: FANOUT.inlineMax }),
+        async () => {
+          const connectionId = `gone${randomUUID().replaceAll("-", "").slice(0, 12)}=`;
+          const member = { userId: bobClaims.sub, username: bobClaims.email };
+          await channels.subscribe({ channel, connectionId, ...member, expireAt: expireAtFor(Date.now()) });
+        },
+        { concurrency: 16 },
+      );
+    };
+    bobSocket.send({ action: ROUTE.subscribe, channel: crowd });
+    await bobSocket.next("subscribed");
+    await crowded(crowd);
+    aliceSocket.send({ action: ROUTE.publish, channel: crowd, data: { n: 4.5 } });
+    expect(await aliceSocket.next("published")).toMatchObject({ channel: crowd, seq: 1, jobs: 2 });
+    await bobSocket.next("event");
+    await stack.handlers.asyncSettled();
+    await crowded(crowd);
+    expect(await stack.handlers.jobs.notify({ channel: crowd, data: { n: 4.6 } }, lambdaContext)).toMatchObject({
+      channel: crowd,
+      seq: 2,
+      jobs: 2,
+    });
+    await bobSocket.next("event");
+    await stack.handlers.asyncSettled();
 
     // The jobs: a push to a user (one live connection, one vanished) and a sweep that closes a
     // connection past the 2 h cap.

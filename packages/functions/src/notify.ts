@@ -8,7 +8,8 @@ const log = createLog("notify");
 
 /**
  * Invoked with IAM by backend services: `{ userId | username, data }` -> `{ delivered, gone, failed }`,
- * or `{ channel, data }` (a server-side publish, as `system`) -> `{ channel, seq, delivered, gone, failed }`.
+ * or `{ channel, data }` (a server-side publish, as `system`) -> `{ channel, seq, recipients, jobs,
+ * delivered, gone, failed }` (`jobs`: fan-out jobs queued past FANOUT.inlineMax subscribers).
  * Bad input or a failed dependency rejects the invocation (`errorType` is the error class, the
  * message names the problem; `code` is logged).
  */

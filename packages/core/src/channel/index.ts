@@ -10,11 +10,14 @@ export {
   ruleOf,
   tracksPresence,
 } from "./rules";
+export { type SequenceState, staleMarks } from "./sequence";
 export {
   type ChannelEvent,
   type ChannelStore,
   type ChannelStoreOptions,
   createChannelStore,
+  type HistoryEntry,
   type Member,
   type NewSubscription,
+  type Subscriber,
 } from "./store";

@@ -12,7 +12,8 @@ import { CONNECTION_SERVICE, CONNECTIONS_TABLE } from "../constants/index";
  * - presence: `pk = channel`, `sk = userId`, with the set of that user's subscribed connection ids.
  *   Set updates are atomic, so a join or leave is the transition of the set from or to empty,
  *   whatever the other connections of that user do at the same moment (no transactions needed).
- * - sequence: `pk = channel`, one row whose `seq` is bumped by an atomic ADD per event.
+ * - sequence: `pk = channel`, one row whose `seq` is bumped by an atomic ADD per event; it also holds
+ *   the marks of connections joining the channel (see sequence.ts).
  * - history: `pk = channel`, `sk = seq` (zero-padded, so the sort order is numeric), `expireAt` TTL.
  */
 const { primaryIndex, globalIndexes, ttl } = CONNECTIONS_TABLE;
@@ -30,6 +31,11 @@ export function createSubscriptionEntity(client: DynamoDBClient, table: string) 
         connectionId: { type: "string", required: true, readOnly: true },
         userId: { type: "string", required: true },
         username: { type: "string", required: true },
+        /**
+         * The channel's seq when the subscription began: events up to it reach the connection through
+         * its replay (or not at all), never live. Rows written before it existed read as 0.
+         */
+        fromSeq: { type: "number" },
         expireAt: { type: "number", required: true, field: ttl },
       },
       indexes: {
@@ -91,6 +97,11 @@ export function createHistoryEntity(client: DynamoDBClient, table: string) {
         data: { type: "string", required: true },
         /** Epoch milliseconds. */
         sentAt: { type: "number", required: true },
+        /**
+         * A seq that was taken but whose event was never stored in time: a replay that waited for it
+         * wrote this row instead, and the late publish fails (the event is not published).
+         */
+        voided: { type: "boolean" },
         expireAt: { type: "number", required: true, field: ttl },
       },
       indexes: { primary: keysOf(primaryIndex, "channel", "seq") },

@@ -2,7 +2,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { isConditionalFailure } from "../connection/index";
 import { CHANNELS } from "../constants/index";
 import { DependencyError } from "../errors/index";
-import { createHistoryEntity, createPresenceEntity, createSequenceEntity, createSubscriptionEntity } from "./schema";
+import { createHistoryEntity, createPresenceEntity, createSubscriptionEntity } from "./schema";
+import { createSequenceRow, type SequenceState } from "./sequence";
 
 /** A user as channels show them: in `from` of events and in presence. */
 export interface Member {
@@ -16,6 +17,15 @@ export interface NewSubscription extends Member {
   connectionId: string;
   /** TTL of the row: the connection's own `expireAt` (epoch seconds). */
   expireAt: number;
+  /** The channel's seq when the subscription began: later events only are sent to it live. */
+  fromSeq?: number;
+}
+
+/** A subscribed connection, as a publish fans out to it. */
+export interface Subscriber {
+  connectionId: string;
+  /** Events up to this seq are not sent to it live (its subscribe replays them). */
+  fromSeq: number;
 }
 
 /** One published event, as history keeps it. */
@@ -28,6 +38,11 @@ export interface ChannelEvent {
   sentAt: number;
 }
 
+/** A history row: an event, or a seq that was voided (taken, never stored in time: not an event). */
+export type HistoryEntry =
+  | (ChannelEvent & { voided?: false })
+  | { channel: string; seq: number; voided: true; sentAt: number };
+
 export interface ChannelStore {
   /** Records that a connection is subscribed to a channel (again: no change). */
   subscribe(input: NewSubscription): Promise<void>;
@@ -35,22 +50,35 @@ export interface ChannelStore {
   unsubscribe(channel: string, connectionId: string): Promise<boolean>;
   /** Channels a connection is subscribed to, with its user (for cleanup). */
   channelsOf(connectionId: string): Promise<Array<{ channel: string; userId: string }>>;
-  /** Live subscribed connections of a channel. */
-  subscribers(channel: string): Promise<Array<{ connectionId: string }>>;
+  /** Live subscribed connections of a channel (strongly consistent). */
+  subscribers(channel: string): Promise<Subscriber[]>;
   /** Adds a connection to a user's presence; resolves `true` when the user was not present before. */
   join(channel: string, member: Member, connectionId: string): Promise<boolean>;
   /** Removes a connection from a user's presence; resolves the member when that was their last one. */
   leave(channel: string, userId: string, connectionId: string): Promise<Member | undefined>;
   /** Users present in a channel. */
   members(channel: string): Promise<Member[]>;
-  /** Takes the channel's next sequence number (an atomic counter). */
-  nextSeq(channel: string): Promise<number>;
+  /**
+   * Takes the channel's next sequence number (an atomic counter), with the connections joining the
+   * channel at that moment (their subscribe replays this event; it is not sent to them live).
+   */
+  nextSeq(channel: string): Promise<{ seq: number; joining: ReadonlySet<string> }>;
   /** The channel's latest sequence number, 0 when nothing was ever published. */
   latestSeq(channel: string): Promise<number>;
-  /** Stores an event in the channel's history. */
-  append(event: ChannelEvent): Promise<void>;
-  /** Retained events with `since < seq <= latest`, oldest first. */
-  retained(channel: string, since: number, latest: number): Promise<ChannelEvent[]>;
+  /** Marks a connection as joining the channel; resolves the sequence row after the mark. */
+  beginJoin(channel: string, connectionId: string): Promise<SequenceState>;
+  /** The sequence row (strongly consistent). */
+  sequence(channel: string): Promise<SequenceState>;
+  /** Clears a joining mark while the counter stands at `seq`; `false` when it has moved on. */
+  endJoin(channel: string, connectionId: string, seq: number, stale: readonly string[]): Promise<boolean>;
+  /** Clears a joining mark unconditionally; resolves the seq the counter stood at. */
+  forceEndJoin(channel: string, connectionId: string): Promise<number>;
+  /** Stores an event in the channel's history; `false` when its seq was voided first (not published). */
+  append(event: ChannelEvent): Promise<boolean>;
+  /** Voids a seq that has no history row yet; `false` when its event was stored first. */
+  voidSeq(channel: string, seq: number): Promise<boolean>;
+  /** Retained history rows with `since < seq <= latest` (voided ones included), oldest first, strongly consistent. */
+  retained(channel: string, since: number, latest: number): Promise<HistoryEntry[]>;
 }
 
 export interface ChannelStoreOptions {
@@ -68,6 +96,17 @@ async function dynamo<T>(operation: string, call: () => Promise<T>): Promise<T> 
   }
 }
 
+/** A conditional create: `false` when the row already existed. */
+async function created(operation: string, call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (error) {
+    if (isConditionalFailure(error)) return false;
+    throw new DependencyError(`channels: ${operation} failed`, { cause: error });
+  }
+}
+
 /** A string set as ElectroDB returns it (an array, or a Set from the document client). */
 function setOf(value: unknown): string[] {
   if (value instanceof Set) return [...value].map(String);
@@ -80,7 +119,7 @@ export function createChannelStore(options: ChannelStoreOptions): ChannelStore {
   const nowSeconds = () => Math.floor(now() / 1000);
   const subscriptions = createSubscriptionEntity(client, options.tableName);
   const presence = createPresenceEntity(client, options.tableName);
-  const sequences = createSequenceEntity(client, options.tableName);
+  const sequences = createSequenceRow({ client, tableName: options.tableName, now });
   const history = createHistoryEntity(client, options.tableName);
   /** Presence and sequence rows live as long as a connection could (see `expireAtFor`), or history. */
   const channelStateExpiry = () => nowSeconds() + CHANNELS.historyTtlSeconds;
@@ -118,9 +157,10 @@ export function createChannelStore(options: ChannelStoreOptions): ChannelStore {
         subscriptions.query
           .primary({ channel })
           .where(({ expireAt }, { gt }) => gt(expireAt, cutoff))
-          .go({ pages: "all", attributes: ["connectionId"] }),
+          // Strongly consistent: a subscription written before this publish took its seq must be seen.
+          .go({ pages: "all", attributes: ["connectionId", "fromSeq"], consistent: true }),
       );
-      return data.map((row) => ({ connectionId: row.connectionId }));
+      return data.map((row) => ({ connectionId: row.connectionId, fromSeq: row.fromSeq ?? 0 }));
     },
 
     async join(channel, member, connectionId) {
@@ -178,26 +218,21 @@ export function createChannelStore(options: ChannelStoreOptions): ChannelStore {
         .map((row) => ({ userId: row.userId, username: row.username ?? row.userId }));
     },
 
-    async nextSeq(channel) {
-      const { data } = await dynamo("take sequence number", () =>
-        sequences
-          .update({ channel })
-          .add({ seq: 1 })
-          .set({ expireAt: channelStateExpiry() })
-          .go({ response: "all_new" }),
-      );
-      return Number(data.seq);
-    },
+    nextSeq: (channel) => sequences.next(channel),
 
     async latestSeq(channel) {
-      const { data } = await dynamo("read sequence", () => sequences.get({ channel }).go());
-      return data && (data.expireAt ?? 0) > nowSeconds() ? Number(data.seq ?? 0) : 0;
+      return (await sequences.read(channel)).seq;
     },
 
+    beginJoin: (channel, connectionId) => sequences.beginJoin(channel, connectionId),
+    sequence: (channel) => sequences.read(channel),
+    endJoin: (channel, connectionId, seq, stale) => sequences.endJoin(channel, connectionId, seq, stale),
+    forceEndJoin: (channel, connectionId) => sequences.forceEndJoin(channel, connectionId),
+
     async append(event) {
-      await dynamo("put history", () =>
+      return created("put history", () =>
         history
-          .put({
+          .create({
             channel: event.channel,
             seq: event.seq,
             fromUserId: event.from.userId,
@@ -206,7 +241,25 @@ export function createChannelStore(options: ChannelStoreOptions): ChannelStore {
             sentAt: event.sentAt,
             expireAt: Math.floor(event.sentAt / 1000) + CHANNELS.historyTtlSeconds,
           })
-          .go(),
+          .go({ response: "none" }),
+      );
+    },
+
+    async voidSeq(channel, seq) {
+      const at = now();
+      return created("void a sequence number", () =>
+        history
+          .create({
+            channel,
+            seq,
+            fromUserId: "",
+            fromUsername: "",
+            data: "null",
+            sentAt: at,
+            voided: true,
+            expireAt: Math.floor(at / 1000) + CHANNELS.historyTtlSeconds,
+          })
+          .go({ response: "none" }),
       );
     },
 
@@ -214,7 +267,7 @@ export function createChannelStore(options: ChannelStoreOptions): ChannelStore {
       if (latest <= since) return [];
       // Newest first, page by page, until the first row that is no longer retained: retention keeps a
       // suffix of the sequence, so nothing older needs reading even when TTL has not deleted it yet.
-      const found: ChannelEvent[] = [];
+      const found: HistoryEntry[] = [];
       let cursor: string | null = null;
       do {
         const from: string | null = cursor;
@@ -224,7 +277,7 @@ export function createChannelStore(options: ChannelStoreOptions): ChannelStore {
             history.query
               .primary({ channel })
               .between({ seq: since + 1 }, { seq: latest })
-              .go({ order: "desc", cursor: from, limit: CHANNELS.historyEvents }),
+              .go({ order: "desc", cursor: from, limit: CHANNELS.historyEvents, consistent: true }),
         );
         for (const row of page.data) {
           const event = {
@@ -233,6 +286,10 @@ export function createChannelStore(options: ChannelStoreOptions): ChannelStore {
             expireAt: Number(row.expireAt),
           };
           if (!isRetained(event, latest)) return found.reverse();
+          if (row.voided === true) {
+            found.push({ channel, seq: event.seq, voided: true, sentAt: event.sentAt });
+            continue;
+          }
           found.push({
             channel,
             seq: event.seq,

@@ -145,8 +145,12 @@ export const TABLE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
    * row and its channel rows (as the message routes do).
    */
   fanout: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
-  /** Records the subscription, joins presence, reads the sequence and replays history since `since`. */
-  subscribe: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+  /**
+   * Records the subscription, joins presence, marks the connection joining on the sequence row, replays
+   * history since `since` (voiding a seq whose event never came); a caller gone mid-request loses the
+   * rows it has just written and its own.
+   */
+  subscribe: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"],
   /** Deletes the subscription and leaves presence. */
   unsubscribe: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
   /** Numbers the event, records it in history and fans it out; a closed subscriber's rows are deleted. */
@@ -217,6 +221,24 @@ export const LIMITS = {
   integrationTimeoutMs: 29 * 1000,
   /** Largest token the authorizer will look at; larger is rejected before any parsing. */
   maxTokenBytes: 8 * 1024,
+} as const;
+
+/**
+ * The hand-off of a `subscribe` from replay to live events (see `@wsauth/core/messaging`'s channels).
+ * A subscribing connection is marked *joining* on the channel's sequence row while it replays; a
+ * publish whose seq is taken meanwhile leaves it to the replay.
+ */
+export const CHANNEL_JOIN = {
+  /**
+   * A joining mark or a numbered event older than this belongs to an invocation that has ended: every
+   * route and job times out before the integration timeout (a subscribe that crashed leaves a mark that
+   * publishes then ignore).
+   */
+  inFlightMs: LIMITS.integrationTimeoutMs,
+  /** How long a replay waits for the history row of an event whose seq is taken but not yet stored. */
+  waitMs: 2_000,
+  /** Replay rounds before the hand-off is forced (a channel publishing faster than one replay round). */
+  handoffRounds: 16,
 } as const;
 
 /**

@@ -9,9 +9,11 @@ import {
   parseChannelName,
   tracksPresence,
 } from "../channel/index";
-import { IdentityError } from "../errors/index";
+import { DependencyError, IdentityError } from "../errors/index";
 import type { Log } from "../logging/index";
 import { frames, type JsonValue, type ServerFrame } from "../protocol/index";
+import { replayAndHandOff } from "./channel-join";
+import type { FanOut, FanOutReceipt } from "./fanout";
 import type { DeliveryReport, Messenger } from "./messenger";
 
 /** The connection that subscribes, unsubscribes or publishes (from the registry). */
@@ -22,8 +24,8 @@ export interface ChannelCaller extends Member {
   expireAt: number;
 }
 
-/** A publish's outcome: the event's seq and how its fan-out went. */
-export interface PublishReport extends DeliveryReport {
+/** A publish's outcome: the event's seq and how its fan-out went (inline, or `jobs` queued). */
+export interface PublishReport extends FanOutReceipt {
   channel: string;
   seq: number;
 }
@@ -42,6 +44,8 @@ export interface Channels {
 export interface ChannelsOptions {
   store: ChannelStore;
   messenger: Messenger;
+  /** Parallel fan-out of events past FANOUT.inlineMax subscribers (without it, every publish sends inline). */
+  fanOut?: FanOut;
   now: () => number;
   log: Log;
 }
@@ -49,7 +53,7 @@ export interface ChannelsOptions {
 /** Channels of one closed connection cleaned up at once. */
 const CLEANUP_CONCURRENCY = 4;
 
-export function createChannels({ store, messenger, now, log }: ChannelsOptions): Channels {
+export function createChannels({ store, messenger, fanOut: parallel, now, log }: ChannelsOptions): Channels {
   /** Checks the namespace rule and logs its decision with the reason; a refusal is `forbidden`. */
   function authorize(channel: ChannelName, action: ChannelAction, actor: ChannelActor, connectionId?: string): void {
     const decision = decide(channel, action, actor);
@@ -83,13 +87,15 @@ export function createChannels({ store, messenger, now, log }: ChannelsOptions):
       const channel = parseChannelName(name);
       authorize(channel, "subscribe", caller, caller.connectionId);
       const member = { userId: caller.userId, username: caller.username };
-      // The row first: events published from here on reach this connection live; the replay below
-      // covers everything up to the seq read after it (a client drops a seq it has already seen).
+      // Joining first (the counter stands at `joined.seq`), then the row: publishes from here on either
+      // leave their event to the replay below or send it live once the replay has handed over.
+      const joined = await store.beginJoin(channel.name, caller.connectionId);
       await store.subscribe({
         channel: channel.name,
         connectionId: caller.connectionId,
         ...member,
         expireAt: caller.expireAt,
+        fromSeq: joined.seq,
       });
       let members: Member[] | undefined;
       if (tracksPresence(channel)) {
@@ -98,22 +104,26 @@ export function createChannels({ store, messenger, now, log }: ChannelsOptions):
         }
         members = await store.members(channel.name);
       }
-      const latest = await store.latestSeq(channel.name);
-      await messenger.toConnection(caller.connectionId, frames.subscribed(channel.name, latest, members));
-      if (since === undefined || since >= latest) return;
-      const events = await store.retained(channel.name, since, latest);
-      const oldest = events[0]?.seq ?? latest + 1;
-      if (oldest > since + 1) {
-        await messenger.toConnection(caller.connectionId, frames.gap(channel.name, since, oldest));
+      const answered = await messenger.toConnection(
+        caller.connectionId,
+        frames.subscribed(channel.name, joined.seq, members),
+      );
+      const handOff =
+        answered.gone > 0
+          ? { replayed: 0, rounds: 0, voided: 0, forced: false, gone: true }
+          : await replayAndHandOff({ store, messenger, now }, caller.connectionId, channel.name, joined, since);
+      if (handOff.gone) {
+        // The caller vanished mid-request. Its 410 pruned its rows, but that finds subscriptions through
+        // the index, which may not show the row written a moment ago: this one goes by its key.
+        await store.forceEndJoin(channel.name, caller.connectionId);
+        await store.unsubscribe(channel.name, caller.connectionId);
+        if (tracksPresence(channel)) await leave(channel, caller.userId, caller.connectionId);
+        log.info("subscriber gone before the hand-off", { channel: channel.name, connectionId: caller.connectionId });
+        return;
       }
-      // One after another: the order of the frames is the order of the events.
-      for (const event of events) {
-        await messenger.toConnection(
-          caller.connectionId,
-          frames.event(channel.name, event.seq, event.from, event.data as JsonValue, event.sentAt),
-        );
+      if (since !== undefined || handOff.replayed > 0 || handOff.rounds > 0) {
+        log.info("subscription replayed", { channel: channel.name, since, latest: joined.seq, ...handOff });
       }
-      log.info("subscription replayed", { channel: channel.name, since, latest, replayed: events.length });
     },
 
     async unsubscribe(caller, name) {
@@ -126,19 +136,25 @@ export function createChannels({ store, messenger, now, log }: ChannelsOptions):
     async publish(actor, from, name, data) {
       const channel = parseChannelName(name);
       authorize(channel, "publish", actor);
-      // The subscriber list is read while the event is numbered and stored; history is written before
-      // the fan-out starts, so a subscriber that resubscribes right after this event can replay it.
-      const [subscribers, { seq, sentAt }] = await Promise.all([
+      // The seq first: the atomic ADD also says which connections are joining (their subscribe
+      // replays this event). The subscribers are read after it, while the event is stored: a
+      // subscription whose joining mark was cleared before this seq was taken is in that Query.
+      const { seq, joining } = await store.nextSeq(channel.name);
+      const sentAt = now();
+      const [stored, subscribers] = await Promise.all([
+        store.append({ channel: channel.name, seq, from, data, sentAt }),
         store.subscribers(channel.name),
-        store.nextSeq(channel.name).then(async (seq) => {
-          const sentAt = now();
-          await store.append({ channel: channel.name, seq, from, data, sentAt });
-          return { seq, sentAt };
-        }),
       ]);
-      const report = await messenger.toConnections(subscribers, frames.event(channel.name, seq, from, data, sentAt));
-      log.info("published", { channel: channel.name, seq, ...report });
-      return { channel: channel.name, seq, ...report };
+      if (!stored) {
+        throw new DependencyError(`publish ${channel.name}: event ${seq} was not stored in time; it is not published`);
+      }
+      const live = subscribers.filter(({ connectionId, fromSeq }) => fromSeq < seq && !joining.has(connectionId));
+      const frame = frames.event(channel.name, seq, from, data, sentAt);
+      const receipt: FanOutReceipt = parallel
+        ? await parallel.send([live], frame)
+        : { recipients: live.length, jobs: 0, ...(await messenger.toConnections(live, frame)) };
+      log.info("published", { channel: channel.name, seq, ...receipt });
+      return { channel: channel.name, seq, ...receipt };
     },
 
     async removeConnection(connectionId) {

@@ -48,7 +48,10 @@ export interface RealtimeOptions {
   /** Subscription, presence, sequence and history rows (the same table). */
   channelStore: ChannelStore;
   messenger: Messenger;
-  /** Parallel fan-out for `broadcast` (without it, a broadcast is sent inline by this invocation). */
+  /**
+   * Parallel fan-out for `broadcast` and channel events (without it, both are sent inline by this
+   * invocation).
+   */
   fanOut?: FanOut;
   /** Needed by `reauth` only; a factory so that handlers build it lazily. */
   verifier?: ReauthVerifier | (() => ReauthVerifier | Promise<ReauthVerifier>);
@@ -99,7 +102,13 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   const { store, messenger } = options;
   const now = options.now ?? Date.now;
   const log = options.log ?? createLog("realtime");
-  const channels = createChannels({ store: options.channelStore, messenger, now, log });
+  const channels = createChannels({
+    store: options.channelStore,
+    messenger,
+    ...(options.fanOut ? { fanOut: options.fanOut } : {}),
+    now,
+    log,
+  });
   // A connection found gone by a send leaves its channels too (presence `leave` for its user).
   messenger.onGone((connectionId) => channels.removeConnection(connectionId));
   /** Built on first use (the factory caches it per container); a failed build is retried next time. */
@@ -229,8 +238,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
 
   async function publish(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
     const frame = parseClientFrame(ROUTE.publish, body);
-    const { seq } = await channels.publish(caller, sender(caller), frame.channel, frame.data);
-    await reply(caller.connectionId, frames.published(frame.channel, seq));
+    const { seq, jobs } = await channels.publish(caller, sender(caller), frame.channel, frame.data);
+    await reply(caller.connectionId, frames.published(frame.channel, seq, jobs));
   }
 
   return {

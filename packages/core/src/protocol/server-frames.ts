@@ -65,7 +65,7 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
     members: z.array(senderSchema).optional(),
   }),
   z.object({ type: z.literal("unsubscribed"), channel: z.string() }),
-  z.object({ type: z.literal("published"), channel: z.string(), seq: seqSchema }),
+  z.object({ type: z.literal("published"), channel: z.string(), seq: seqSchema, jobs: z.number().int().optional() }),
   z.object({
     type: z.literal("event"),
     channel: z.string(),
@@ -155,7 +155,8 @@ export const frames = {
     ...(members ? { members: members.map(({ userId, username }) => ({ userId, username })) } : {}),
   }),
   unsubscribed: (channel: string): ServerFrame => ({ type: "unsubscribed", channel }),
-  published: (channel: string, seq: number): ServerFrame => ({ type: "published", channel, seq }),
+  /** `jobs`: fan-out jobs queued for the event (0 when it was sent inline). */
+  published: (channel: string, seq: number, jobs = 0): ServerFrame => ({ type: "published", channel, seq, jobs }),
   event: (channel: string, seq: number, from: Sender, data: JsonValue, sentAtMs: number): ServerFrame => ({
     type: "event",
     channel,

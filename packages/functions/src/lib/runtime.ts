@@ -69,8 +69,8 @@ export function realtime(): Realtime {
         { requestTimeoutMs: DEPENDENCY_TIMEOUTS.requestTimeoutMs },
       ),
     });
-    // Built on first use: only a fan-out above FANOUT.inlineMax (in `broadcast`) queues jobs, and only
-    // the `FanOut` function reads markers.
+    // Built on first use: only a fan-out above FANOUT.inlineMax (`broadcast`, a channel publish from
+    // `publish` or `Notify`) queues jobs, and only the `FanOut` function reads markers.
     let dispatcher: FanOutDispatcher | undefined;
     let markers: ReturnType<typeof createFanOutMarkers> | undefined;
     const fanOut = createFanOut({

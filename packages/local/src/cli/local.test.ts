@@ -73,13 +73,19 @@ describe("pnpm local (the CLI process)", () => {
         socket.once("error", reject);
       });
       const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+      // Subscribed with presence: its subscription and presence rows go with its `$disconnect` too.
+      const subscribed = new Promise<void>((resolve) => socket.once("message", () => resolve()));
+      socket.send(JSON.stringify({ action: "subscribe", channel: "presence/shutdown" }));
+      await subscribed;
 
       // While it runs, cognito-local is one of them (so the check after the stop can see a leftover).
       expect(await processesIn(stateDir)).not.toEqual([]);
       cli.child.kill(signal);
       expect(await cli.exited).toBe(0);
       expect(await closed).toBe(1001);
-      expect(cli.output().stdout).toContain("stopped; 0 connection row(s) left in the registry");
+      expect(cli.output().stdout).toContain(
+        "stopped; 0 connection, 0 subscription and 0 presence row(s) left in the registry",
+      );
       expect(existsSync(outputsFile)).toBe(false);
       // The emulators' child processes (cognito-local runs in the state dir) are gone too.
       expect(await processesIn(stateDir)).toEqual([]);

@@ -21,7 +21,15 @@ import { parseArgs } from "node:util";
 import { ADMIN_GROUP, LOCAL, type LocalOutputs } from "@wsauth/core/constants";
 import { DEMO_USERS } from "../cognito";
 import { consoleReporter, describeError, LocalStackError } from "../runner";
-import { type LocalStack, outputsPath, PORT_ROLES, type PortName, REPO_ROOT, startLocalStack } from "../stack";
+import {
+  describeLeftover,
+  type LocalStack,
+  outputsPath,
+  PORT_ROLES,
+  type PortName,
+  REPO_ROOT,
+  startLocalStack,
+} from "../stack";
 
 // This tool runs on the developer's Node (20 or later; deployed functions use a current Lambda runtime):
 // the AWS SDK's notice about its future Node 22 floor is noise here.
@@ -162,8 +170,8 @@ async function main(): Promise<number> {
     stopping ??= (async () => {
       quietReporter.info(`${signal}: stopping (every socket gets $disconnect)…`);
       try {
-        const { leftoverRows } = await (stack as LocalStack).stop();
-        quietReporter.info(`stopped; ${leftoverRows} connection row(s) left in the registry`);
+        const { leftover } = await (stack as LocalStack).stop();
+        quietReporter.info(`stopped; ${describeLeftover(leftover)} row(s) left in the registry`);
         return 0;
       } catch (error) {
         reporter.error(`stopping failed: ${describeError(error)}`);

@@ -1,7 +1,7 @@
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createConnectionStore } from "@wsauth/core/connection";
+import { type AttributeValue, ScanCommand } from "@aws-sdk/client-dynamodb";
 import {
   AUTHORIZER_IDENTITY_SOURCES,
   LIMITS,
@@ -78,9 +78,18 @@ export interface DependencyEndpoints {
   managementEndpoint: string;
 }
 
+/** Row kinds that must be gone once every socket got its `$disconnect` (history and seq rows stay until TTL). */
+export const LIVE_ROW_KINDS = ["connection", "subscription", "presence"] as const;
+export type LiveRowKind = (typeof LIVE_ROW_KINDS)[number];
+
 export interface StopReport {
-  /** Connection rows still in the registry after every socket got its `$disconnect` (should be 0; -1 if unknown). */
+  /**
+   * Connection, subscription and presence rows still in the registry after every socket got its
+   * `$disconnect` (should be 0; -1 if unknown).
+   */
   leftoverRows: number;
+  /** The same, by kind (empty if unknown). */
+  leftover: Partial<Record<LiveRowKind, number>>;
 }
 
 export interface LocalStack {
@@ -104,18 +113,41 @@ function withPortRole<T>(name: PortName, port: number, start: Promise<T>): Promi
   });
 }
 
-/** Live-connection rows in the registry (the username aliases it also keeps are not connections). */
-async function countConnectionRows(dynamo: LocalDynamo, tableName: string): Promise<number> {
+/**
+ * Connection, subscription and presence rows in the registry, by kind (the username aliases it also
+ * keeps are not connections; history and sequence rows live until their TTL). A Scan: this is the
+ * local table, read once at shutdown.
+ */
+async function countLiveRows(dynamo: LocalDynamo, tableName: string): Promise<Record<LiveRowKind, number>> {
   const client = localDynamoClient(dynamo.endpoint);
+  const counts: Record<LiveRowKind, number> = { connection: 0, subscription: 0, presence: 0 };
   try {
-    let count = 0;
-    for await (const page of createConnectionStore({ tableName, client }).walk({ includeExpired: true })) {
-      count += page.length;
-    }
-    return count;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await client.send(
+        new ScanCommand({
+          TableName: tableName,
+          ProjectionExpression: "#kind",
+          ExpressionAttributeNames: { "#kind": "__edb_e__" },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const kind = item.__edb_e__?.S as LiveRowKind | undefined;
+        if (kind && LIVE_ROW_KINDS.includes(kind)) counts[kind] += 1;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return counts;
   } finally {
     client.destroy();
   }
+}
+
+/** "2 connection, 0 subscription and 1 presence" */
+export function describeLeftover(leftover: StopReport["leftover"]): string {
+  const parts = LIVE_ROW_KINDS.map((kind) => `${leftover[kind] ?? "?"} ${kind}`);
+  return `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
 }
 
 async function writeOutputsFile(stateDir: string, outputs: LocalOutputs): Promise<string> {
@@ -329,16 +361,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           reporter.error(`stopping the gateway failed: ${describeError(error)}`);
         });
         let leftoverRows = -1;
+        let leftover: StopReport["leftover"] = {};
         try {
-          leftoverRows = await countConnectionRows(dynamo, LOCAL.tableName);
-          if (leftoverRows > 0)
-            reporter.warn(`${leftoverRows} connection row(s) left in the registry after every socket disconnected`);
+          leftover = await countLiveRows(dynamo, LOCAL.tableName);
+          leftoverRows = Object.values(leftover).reduce((sum, count) => sum + count, 0);
+          if (leftoverRows > 0) {
+            reporter.warn(`${describeLeftover(leftover)} row(s) left in the registry after every socket disconnected`);
+          }
         } catch (error) {
           reporter.error(`could not count registry rows: ${describeError(error)}`);
         }
         errors.push(...(await cleanUp()));
         if (errors.length > 0) throw errors[0];
-        return { leftoverRows };
+        return { leftoverRows, leftover };
       })();
       return stopping;
     };

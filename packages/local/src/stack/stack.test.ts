@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
+import { createChannelStore } from "@wsauth/core/channel";
 import { OUTPUT_KEYS, SUBPROTOCOL } from "@wsauth/core/constants";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { localDynamoClient } from "../dynamo";
 import { LocalStackError } from "../runner";
 import { type OccupiedPort, occupyPort, signInDemoUser, startTestStack, type TestStack } from "../testing";
 import { outputsPath } from "./index";
@@ -91,16 +93,34 @@ describe("local stack (programmatic)", () => {
 });
 
 describe("local stack shutdown and failures", () => {
-  it("stop() disconnects every socket and leaves no connection rows", async () => {
-    const stack = await startTestStack();
+  it("stop() disconnects every socket and leaves no connection, subscription or presence rows", async () => {
+    const warnings: string[] = [];
+    const stack = await startTestStack({
+      reporter: { info: () => {}, warn: (line) => warnings.push(line), error: () => {} },
+    });
     try {
       const { idToken } = await signInDemoUser(stack.outputs, 0);
-      const { socket } = await connect(stack.outputs.webSocketUrl, idToken);
+      const { socket, next } = await connect(stack.outputs.webSocketUrl, idToken);
+      socket.send(JSON.stringify({ action: "subscribe", channel: "presence/stop" }));
+      await next((frame) => frame.type === "subscribed");
+      // A subscription of a connection the gateway never had: nothing removes it, the count must see it.
+      const client = localDynamoClient(stack.outputs.dynamoEndpoint);
+      await createChannelStore({ tableName: stack.outputs.tableName, client }).subscribe({
+        channel: "public/stray",
+        connectionId: "stray=",
+        userId: "stray",
+        username: "stray@example.com",
+        expireAt: Math.floor(Date.now() / 1000) + 60,
+      });
+      client.destroy();
       const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
       expect(stack.gateway.connectionCount()).toBe(1);
       const report = await stack.stop();
       await closed;
-      expect(report.leftoverRows).toBe(0);
+      expect(report).toEqual({ leftoverRows: 1, leftover: { connection: 0, subscription: 1, presence: 0 } });
+      expect(warnings).toEqual([
+        "0 connection, 1 subscription and 0 presence row(s) left in the registry after every socket disconnected",
+      ]);
     } finally {
       await stack.stop();
     }
