@@ -205,7 +205,7 @@ export function checkRemoval(graph: Graph): void {
 }
 
 /** Handler modules that verify tokens and so get the JWKS snapshot and the token policy. */
-export const TOKEN_VERIFIERS = [AUTHORIZER_HANDLER, ROUTE_HANDLERS.reauth];
+export const TOKEN_VERIFIERS = [AUTHORIZER_HANDLER, ROUTE_HANDLERS.reauth, ROUTE_HANDLERS.revoke];
 
 /**
  * The token verifiers carry the pool's JWKS snapshot, and exactly the WSAUTH_* settings present in
@@ -249,13 +249,16 @@ function grantedActions(graph: Graph): Array<{ role: string; action: string }> {
 /**
  * Modules whose code records something new, the only ones that may create rows: `connect` puts the
  * connection and sign-in name rows, `subscribe` the subscription row, `publish` and `notify` (a
- * publish to a channel) the event's history row. Every other function only reads, updates or deletes.
+ * publish to a channel) the event's history row, `revoke` and `Revoke` a user's revocation record. Every other function only reads, updates or deletes.
  */
 export const ROW_WRITERS: readonly string[] = [
   ROUTE_HANDLERS.$connect,
   ROUTE_HANDLERS.subscribe,
   ROUTE_HANDLERS.publish,
   JOB_HANDLERS.notify,
+  // the user's revocation record
+  ROUTE_HANDLERS.revoke,
+  JOB_HANDLERS.revoke,
 ];
 
 /**

@@ -26,6 +26,11 @@ export interface Identity {
   groups: string[];
   /** The token's `exp`, epoch seconds. */
   tokenExp: number;
+  /**
+   * When the user signed in for this token, epoch seconds: `auth_time` (kept by Cognito across
+   * refreshes), else `iat`. A revocation refuses every token whose sign-in predates it.
+   */
+  authTime?: number;
 }
 
 /** The identity of a verified token. */
@@ -59,8 +64,17 @@ export function connectionIdentityOf(token: Identity, transport: Transport): Con
     ...(token.email ? { email: token.email } : {}),
     groups: token.groups,
     tokenExp: token.tokenExp,
+    ...(token.authTime !== undefined ? { authTime: token.authTime } : {}),
     transport,
   };
+}
+
+/** `auth_time`, else `iat`, when it is a finite number of epoch seconds. */
+function signInTimeOf(payload: Record<string, unknown>): number | undefined {
+  for (const value of [payload.auth_time, payload.iat]) {
+    if (typeof value === "number" && Number.isFinite(value)) return Math.floor(value);
+  }
+  return undefined;
 }
 
 /** `cognito:groups` as a list; a lone string counts as one group, as aws-jwt-verify's group check reads it. */
@@ -82,12 +96,14 @@ export function decodeTokenIdentity(payload: Record<string, unknown>, sub: strin
   const signInName = [emailVerified ? email : undefined, payload["cognito:username"], payload.username].find(
     (value): value is string => typeof value === "string" && value !== "",
   );
+  const authTime = signInTimeOf(payload);
   return {
     userId: sub,
     username: signInName ?? sub,
     ...(email ? { email } : {}),
     groups: stringList(payload["cognito:groups"]),
     tokenExp: exp,
+    ...(authTime !== undefined ? { authTime } : {}),
     tokenUse: payload.token_use === "access" ? "access" : "id",
   };
 }
@@ -118,6 +134,7 @@ export function encodeAuthorizerContext(identity: ConnectionIdentity): Authorize
     ...(identity.email ? { email: identity.email } : {}),
     groups: joinGroups(identity.groups),
     tokenExp: identity.tokenExp,
+    ...(identity.authTime !== undefined ? { authTime: identity.authTime } : {}),
     transport: identity.transport,
   };
 }
