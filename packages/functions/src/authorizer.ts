@@ -1,6 +1,10 @@
-import { authorizeConnect, sharedTokenVerifier } from "@wsauth/core/auth";
+import {
+  authorizeConnect,
+  createRevocationLookup,
+  type RevocationLookup,
+  sharedTokenVerifier,
+} from "@wsauth/core/auth";
 import type { WebSocketConnectAuthorizerEvent } from "@wsauth/core/events";
-import { createRevocationLookup, type RevocationLookup } from "@wsauth/core/revocation";
 import type { APIGatewayAuthorizerResult, Context } from "aws-lambda";
 import { Resource } from "sst";
 

@@ -1,4 +1,12 @@
-export { isRevoked, type NotBeforeSource } from "../auth/revocation-check";
+export {
+  createRevocationLookup,
+  isRevoked,
+  type NotBeforeSource,
+  notBeforeOfItem,
+  type RevocationLookup,
+  type RevocationLookupOptions,
+  revocationKeyOf,
+} from "../auth/index";
 export {
   COGNITO_CLOUDTRAIL,
   type CognitoAdminEvent,
@@ -7,13 +15,6 @@ export {
   parseCognitoAdminEvent,
   targetOfAdminEvent,
 } from "./cloudtrail";
-export {
-  createRevocationLookup,
-  notBeforeOfItem,
-  type RevocationLookup,
-  type RevocationLookupOptions,
-  revocationKeyOf,
-} from "./lookup";
 export {
   parseRevokeInput,
   type RevokeDependencies,

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
+import { createRevocationLookup, notBeforeOfItem, revocationKeyOf } from "../auth/index";
 import { CONNECTIONS_TABLE, REVOCATION } from "../constants/index";
 import { parseCognitoAdminEvent } from "./cloudtrail";
 import { isRevoked } from "./index";
-import { createRevocationLookup, notBeforeOfItem, revocationKeyOf } from "./lookup";
 import { parseRevokeInput } from "./revoke";
 import { createRevocationEntity } from "./schema";
 

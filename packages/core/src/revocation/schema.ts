@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Entity } from "electrodb";
+import { REVOCATION_ENTITY, REVOCATION_SCOPE } from "../auth/index";
 import { keysOf } from "../connection/index";
 import { CONNECTION_SERVICE, CONNECTIONS_TABLE } from "../constants/index";
 
@@ -7,10 +8,8 @@ import { CONNECTION_SERVICE, CONNECTIONS_TABLE } from "../constants/index";
  * A user's revocation record in the registry table: `pk = userId`, one row per user (`sk` is the
  * fixed `scope`), with `notBefore` (epoch seconds) and a TTL. ElectroDB prefixes the keys with the
  * entity, so it never collides with the other row kinds. The authorizer reads it without ElectroDB
- * (lookup.ts builds the same keys; a test holds the two together).
+ * (`createRevocationLookup` in `@wsauth/core/auth` builds the same keys; a test holds the two together).
  */
-export const REVOCATION_ENTITY = { entity: "revocation", version: "1" } as const;
-export const REVOCATION_SCOPE = "user";
 
 const { primaryIndex, ttl } = CONNECTIONS_TABLE;
 

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { notBeforeOfItem } from "../auth/index";
 import type { NotBeforeSource } from "../auth/revocation-check";
 import { REVOCATION } from "../constants/index";
 import { DependencyError } from "../errors/index";
-import { notBeforeOfItem } from "./lookup";
 import { createRevocationEntity } from "./schema";
 
 export interface RevocationRecord {

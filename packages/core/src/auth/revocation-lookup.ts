@@ -1,12 +1,18 @@
-import aws4 from "aws4";
-import type { NotBeforeSource } from "../auth/revocation-check";
+import { AwsV4Signer } from "aws4fetch";
 import { CONNECTION_SERVICE, CONNECTIONS_TABLE, REVOCATION } from "../constants/index";
 import { DependencyError } from "../errors/index";
-import { REVOCATION_ENTITY, REVOCATION_SCOPE } from "./schema";
+import type { NotBeforeSource } from "./revocation-check";
+
+/**
+ * The revocation entity's name and version, and its one sort-key value: ElectroDB builds the record's
+ * keys from them (`@wsauth/core/revocation`), and so does this lookup, which bundles no ElectroDB.
+ */
+export const REVOCATION_ENTITY = { entity: "revocation", version: "1" } as const;
+export const REVOCATION_SCOPE = "user";
 
 /**
  * The `$connect` authorizer's read of a user's revocation record: one strongly consistent GetItem over
- * `fetch` in DynamoDB's JSON protocol, signed with SigV4 by `aws4` (a few KB) with the function's own
+ * `fetch` in DynamoDB's JSON protocol, signed with SigV4 by `aws4fetch` (a few KB, WebCrypto) with the function's own
  * credentials from the Lambda environment, so the authorizer bundles no AWS SDK. Each user's answer is
  * kept for REVOCATION.lookupCacheMs per container (concurrent lookups of one user share one request):
  * the bound on how long a warm container can accept a revoked token after the record is written.
@@ -69,6 +75,8 @@ export function createRevocationLookup(options: RevocationLookupOptions): Revoca
   );
   const answers = new Map<string, { notBefore: number | undefined; at: number }>();
   const inFlight = new Map<string, Promise<number | undefined>>();
+  /** The signer's cache of derived signing keys (one per day, region and service). */
+  const signingKeys = new Map<string, ArrayBuffer>();
 
   async function read(userId: string): Promise<number | undefined> {
     const body = JSON.stringify({
@@ -78,25 +86,21 @@ export function createRevocationLookup(options: RevocationLookupOptions): Revoca
       ProjectionExpression: "notBefore, #ttl",
       ExpressionAttributeNames: { "#ttl": CONNECTIONS_TABLE.ttl },
     });
-    const signed = aws4.sign(
-      {
-        host: endpoint.host,
-        path: endpoint.pathname,
+    let response: Response;
+    try {
+      const signed = await new AwsV4Signer({
         method: "POST",
-        service: "dynamodb",
-        region,
+        url: endpoint.href,
         headers: { "content-type": CONTENT_TYPE, "x-amz-target": TARGET },
         body,
-      },
-      {
         accessKeyId: env.AWS_ACCESS_KEY_ID ?? "",
         secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? "",
         ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-      },
-    );
-    let response: Response;
-    try {
-      response = await doFetch(new URL(signed.path, endpoint), {
+        service: "dynamodb",
+        region,
+        cache: signingKeys,
+      }).sign();
+      response = await doFetch(signed.url, {
         method: "POST",
         headers: signed.headers,
         body,
