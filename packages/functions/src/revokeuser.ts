@@ -1,10 +1,11 @@
+import { JOB_HANDLERS } from "@wsauth/core/constants";
 import { toWsAuthError } from "@wsauth/core/errors";
 import { createLog } from "@wsauth/core/logging";
 import type { RevokeReport } from "@wsauth/core/revocation";
 import { logFailure } from "./lib/responses";
 import { realtime } from "./lib/runtime";
 
-const log = createLog("revoke");
+const log = createLog(JOB_HANDLERS.revoke);
 
 /**
  * `Revoke`, invoked with IAM (`pnpm ws revoke`, backend services) with `{ userId | username }`, or by
