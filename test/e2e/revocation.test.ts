@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { SUBPROTOCOL } from "@wsauth/core/constants";
+import { REVOCATION, SUBPROTOCOL } from "@wsauth/core/constants";
 import { startTestStack, type TestStack } from "@wsauth/local/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -94,15 +94,20 @@ if (!installed) {
         const sub = JSON.parse(Buffer.from(phoneToken.split(".")[1] ?? "", "base64url").toString()).sub as string;
         await expect.poll(async () => (await registry.store.listByUser(sub)).length, { timeout: 10_000 }).toBe(2);
 
-        await laptop.getByRole("button", { name: "Sign out everywhere" }).click();
         const started = Date.now();
+        await laptop.getByRole("button", { name: "Sign out everywhere" }).click();
         // The phone hears `revoked`, its socket is closed by the server, and the tab signs out.
         await phone.getByRole("button", { name: "Sign in", exact: true }).waitFor({ timeout: 10_000 });
         await laptop.getByRole("button", { name: "Sign in", exact: true }).waitFor({ timeout: 10_000 });
         expect(Date.now() - started).toBeLessThan(10_000);
         await expect.poll(async () => (await registry.store.listByUser(sub)).length, { timeout: 10_000 }).toBe(0);
 
-        // The phone's token (signed in before the revocation) is refused; a new sign-in connects.
+        // The phone's token (signed in before the revocation) is refused, once the authorizer's lookup
+        // of this user (cached per container for REVOCATION.lookupCacheMs, the documented bound; the
+        // check above made one) has aged out. A new sign-in connects.
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.max(0, started + REVOCATION.lookupCacheMs - Date.now())),
+        );
         expect([401, 403]).toContain(await connectStatus(stack.outputs.webSocketUrl, phoneToken));
         const again = await signIn();
         await waitForSocketState(again, "open");
