@@ -58,15 +58,17 @@ export type AuthorizerContext = Omit<ConnectionIdentity, "groups"> & {
  * of anything that carries one; `groups` is shared, never mutated).
  */
 export function connectionIdentityOf(token: Identity, transport: Transport): ConnectionIdentity {
-  return {
+  const identity: ConnectionIdentity = {
     userId: token.userId,
     username: token.username,
     ...(token.email ? { email: token.email } : {}),
     groups: token.groups,
     tokenExp: token.tokenExp,
-    ...(token.authTime !== undefined ? { authTime: token.authTime } : {}),
     transport,
   };
+  // Assigned, not spread: this runs on every allowed `$connect`.
+  if (token.authTime !== undefined) identity.authTime = token.authTime;
+  return identity;
 }
 
 /** `auth_time`, else `iat`, when it is a finite number of epoch seconds. */
@@ -96,16 +98,17 @@ export function decodeTokenIdentity(payload: Record<string, unknown>, sub: strin
   const signInName = [emailVerified ? email : undefined, payload["cognito:username"], payload.username].find(
     (value): value is string => typeof value === "string" && value !== "",
   );
-  const authTime = signInTimeOf(payload);
-  return {
+  const verified: VerifiedToken = {
     userId: sub,
     username: signInName ?? sub,
     ...(email ? { email } : {}),
     groups: stringList(payload["cognito:groups"]),
     tokenExp: exp,
-    ...(authTime !== undefined ? { authTime } : {}),
     tokenUse: payload.token_use === "access" ? "access" : "id",
   };
+  const authTime = signInTimeOf(payload);
+  if (authTime !== undefined) verified.authTime = authTime;
+  return verified;
 }
 
 /**
@@ -128,13 +131,14 @@ export function splitGroups(joined: string): string[] {
 
 /** Encodes an identity as the authorizer context; `decodeAuthorizerContext` (context.ts) reads it back. */
 export function encodeAuthorizerContext(identity: ConnectionIdentity): AuthorizerContext {
-  return {
+  const context: AuthorizerContext = {
     userId: identity.userId,
     username: identity.username,
     ...(identity.email ? { email: identity.email } : {}),
     groups: joinGroups(identity.groups),
     tokenExp: identity.tokenExp,
-    ...(identity.authTime !== undefined ? { authTime: identity.authTime } : {}),
     transport: identity.transport,
   };
+  if (identity.authTime !== undefined) context.authTime = identity.authTime;
+  return context;
 }

@@ -232,8 +232,14 @@ describe("revocation on the local stack", () => {
     socket.send({ action: "broadcast", data: { n: 3 } });
     await socket.next("broadcasted");
     const sub = JSON.parse(Buffer.from(promoted.idToken.split(".")[1] ?? "", "base64url").toString()).sub as string;
-    await store.revoke(sub, "test");
+    const record = await store.revoke(sub, "test");
     socket.send({ action: "broadcast", data: { n: 4 } });
     expect(await socket.next("error")).toMatchObject({ code: "forbidden", message: expect.stringMatching(/revoked/) });
+    // A sign-in after the revocation is stored with its sign-in time, and may broadcast again.
+    await pastNotBefore(new Date(record.notBefore * 1000).toISOString());
+    const fresh = await signInDemoUser(stack.outputs, 1);
+    const freshSocket = await opened(fresh.idToken);
+    freshSocket.send({ action: "broadcast", data: { n: 5 } });
+    await freshSocket.next("broadcasted");
   }, 30_000);
 });
