@@ -18,6 +18,10 @@ declare module "sst" {
       "type": "sst.aws.ApiGatewayWebSocket"
       "url": string
     }
+    "Revoke": {
+      "name": string
+      "type": "sst.aws.Function"
+    }
     "UserPool": {
       "id": string
       "type": "sst.aws.CognitoUserPool"

@@ -30,6 +30,7 @@ export default $config({
     const { table } = await import("./infra/storage");
     const { api } = await import("./infra/realtime");
     await import("./infra/jobs");
+    await import("./infra/revocation");
     const { web } = await import("./infra/web");
 
     const outputs: Record<keyof Outputs, $util.Input<string>> = {

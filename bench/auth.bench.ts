@@ -4,7 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { authorizeConnect, createTokenVerifier, JwksFetcher, type TokenVerifier } from "@wsauth/core/auth";
+import {
+  authorizeConnect,
+  createRevocationLookup,
+  createTokenVerifier,
+  JwksFetcher,
+  type RevocationLookup,
+  type TokenVerifier,
+} from "@wsauth/core/auth";
+import { LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import { createLog } from "@wsauth/core/logging";
 import {
   base64UrlJson,
@@ -15,6 +23,7 @@ import {
   signIdToken,
   startJwksServer,
 } from "@wsauth/core/testing";
+import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { JwtVerifier } from "aws-jwt-verify";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
 import { build } from "esbuild";
@@ -83,6 +92,9 @@ interface Fixture {
   valid: string[];
   flood: string[];
   snapshot: string;
+  /** The local DynamoDB the revocation lookups read (a real signed GetItem over HTTP on loopback). */
+  dynamo: LocalDynamo;
+  tableName: string;
 }
 
 async function prepare(): Promise<Fixture> {
@@ -106,6 +118,9 @@ async function prepare(): Promise<Fixture> {
     `${base64UrlJson({ alg: "HS256", kid: "bench-key" })}.${base64UrlJson({ sub: `x${index}` })}.c2lnbmF0dXJl`,
     signIdToken(key, { issuer: "http://127.0.0.1:1/another_pool", clientId: CLIENT_ID, sub: `other-${index}` }),
   ]).flat();
+  const dynamo = await startDynamo({ port: 0 });
+  const tableName = "bench-connections";
+  await createConnectionsTable(localDynamoClient(dynamo.endpoint), tableName);
   return {
     key,
     jwks,
@@ -113,7 +128,23 @@ async function prepare(): Promise<Fixture> {
     valid,
     flood: [...expired, ...forgedShapes],
     snapshot: JSON.stringify({ keys: [key.publicJwk] }),
+    dynamo,
+    tableName,
   };
+}
+
+/** The authorizer's revocation lookup against the bench's local DynamoDB. */
+function benchRevocationLookup(fixture: Fixture, cacheMs?: number): RevocationLookup {
+  return createRevocationLookup({
+    tableName: fixture.tableName,
+    env: {
+      AWS_ENDPOINT_URL_DYNAMODB: fixture.dynamo.endpoint,
+      AWS_REGION: LOCAL.region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    },
+    ...(cacheMs !== undefined ? { cacheMs } : {}),
+  });
 }
 
 function rawCryptoVerifier(publicKey: KeyObject): (token: string) => boolean {
@@ -176,10 +207,18 @@ async function throughput(fixture: Fixture) {
   await assertEveryRequestMisses(newAuthorizerVerifier(DISTINCT_TOKENS / 2), valid);
   const repeatedVerifier = newAuthorizerVerifier();
   const floodVerifier = newAuthorizerVerifier();
-  const allowWith = (verifier: TokenVerifier) => async (event: (typeof validEvents)[number]) => {
-    const result = await authorizeConnect(event, verifier, authorizerLog);
-    if (result.policyDocument.Statement[0]?.Effect !== "Allow") throw new Error("bench token was not allowed");
-  };
+  const allowWith =
+    (verifier: TokenVerifier, revocations?: RevocationLookup) => async (event: (typeof validEvents)[number]) => {
+      const result = await authorizeConnect(event, verifier, authorizerLog, revocations);
+      if (result.policyDocument.Statement[0]?.Effect !== "Allow") throw new Error("bench token was not allowed");
+    };
+  // As deployed: every allow also asks the user's revocation record, one signed GetItem per user per
+  // REVOCATION.lookupCacheMs and container; the uncached figure is that GetItem alone.
+  const distinctRevokedVerifier = newAuthorizerVerifier(DISTINCT_TOKENS / 2);
+  const repeatedRevokedVerifier = newAuthorizerVerifier();
+  const revocations = benchRevocationLookup(fixture);
+  const uncachedLookup = benchRevocationLookup(fixture, 0);
+  const lookupUsers = valid.map((_token, index) => `user-${index}`);
   const repeatedEvent = validEvents[0];
   if (!repeatedEvent) throw new Error("no bench tokens");
 
@@ -203,6 +242,21 @@ async function throughput(fixture: Fixture) {
         seedPatternDistant: { inputs: valid, operation: distantSeedVerify, warmup: 5 },
         distinct: { inputs: validEvents, operation: allowWith(distinctVerifier), warmup: 200 },
         repeated: { inputs: [repeatedEvent], operation: allowWith(repeatedVerifier), warmup: 1000 },
+        distinctRevocation: {
+          inputs: validEvents,
+          operation: allowWith(distinctRevokedVerifier, revocations),
+          warmup: 200,
+        },
+        repeatedRevocation: {
+          inputs: [repeatedEvent],
+          operation: allowWith(repeatedRevokedVerifier, revocations),
+          warmup: 1000,
+        },
+        revocationGetItem: {
+          inputs: lookupUsers,
+          operation: (userId: string) => uncachedLookup.notBefore(userId),
+          warmup: 20,
+        },
         floodRate: { inputs: floodEvents, operation: reject, warmup: 500 },
       } as unknown as Record<string, FigureSpec<never>>,
       { rounds: ROUNDS, sliceMs: SLICE_MS, quantile: 1 },
@@ -278,6 +332,7 @@ export async function runAuthBench(): Promise<BenchResult[]> {
   } finally {
     await fixture.distantJwks.stop();
     await fixture.jwks.close();
+    await fixture.dynamo.stop();
   }
   const {
     rawCrypto = 0,
@@ -287,6 +342,9 @@ export async function runAuthBench(): Promise<BenchResult[]> {
     distinct = 0,
     repeated = 0,
     floodRate = 0,
+    distinctRevocation = 0,
+    repeatedRevocation = 0,
+    revocationGetItem = 0,
   } = figures;
   const vsRaw = (minRatio?: number) => ({ baseline: rawCrypto, baselineName: "raw node:crypto", minRatio });
   const bundle = await bundleFigures();
@@ -315,6 +373,16 @@ export async function runAuthBench(): Promise<BenchResult[]> {
       minRatio: 15,
     }),
     result("authorizer, repeated token", repeated, "verify/s", vsRaw(10)),
+    // With the revocation lookup, as deployed. A repeated token's user is in the lookup cache (one
+    // GetItem per REVOCATION.lookupCacheMs): the repeated-token target holds with it. Distinct users
+    // each cost one signed GetItem (here to dynalite over loopback; on AWS a network round trip),
+    // which dwarfs the crypto path, so that figure has no target: it is the price of revocation.
+    result("authorizer + revocation lookup, distinct users", distinctRevocation, "verify/s", {
+      baseline: distinct,
+      baselineName: "authorizer, no lookup",
+    }),
+    result("authorizer + revocation lookup, repeated token", repeatedRevocation, "verify/s", vsRaw(10)),
+    result("revocation lookup, uncached (signed GetItem to local DynamoDB)", revocationGetItem, "lookup/s"),
     result("authorizer, expired/garbage flood", floodRate, "verify/s", vsRaw(5)),
     {
       name: "authorizer bundle (esbuild, minified, esm)",

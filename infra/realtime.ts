@@ -44,14 +44,15 @@ export const api = new sst.aws.ApiGatewayWebSocket(RESOURCE.api, {
   },
 });
 
-// REQUEST authorizer on $connect. It only needs to know which pool and client issued a token.
+// REQUEST authorizer on $connect. It needs to know which pool and client issued a token, and reads the
+// caller's revocation record in the table (one GetItem, granted by TABLE_ACTIONS.authorizer).
 // Identity sources: API Gateway answers 401 without calling the authorizer unless *every* configured
 // source is present, but a client sends its token in either the query string or the subprotocol
 // header, so the list is empty (allowed for REQUEST authorizers; SST passes an explicit list through
 // instead of its default header source). The authorizer rejects a request that carries no token.
 const authorizer = api.addAuthorizer("CognitoIdToken", {
   lambda: {
-    function: handler(AUTHORIZER_HANDLER, [userPool, webClient], { environment: tokenVerifierEnvironment }),
+    function: handler(AUTHORIZER_HANDLER, [userPool, webClient, table], { environment: tokenVerifierEnvironment }),
     identitySources: [...AUTHORIZER_IDENTITY_SOURCES],
   },
 });
@@ -67,9 +68,9 @@ export const fanOut = new sst.aws.Function(
 
 for (const [routeKey, module] of Object.entries(ROUTE_HANDLERS)) {
   // Every route handler records or reads connections and may post to them through @connections.
-  // `reauth` also verifies a fresh token, like the authorizer; `broadcast` and `publish` queue fan-out jobs.
+  // `reauth` and `revoke` also verify a token, like the authorizer; `broadcast` and `publish` queue fan-out jobs.
   const definition =
-    routeKey === ROUTE.reauth
+    routeKey === ROUTE.reauth || routeKey === ROUTE.revoke
       ? handler(module, [table, api, userPool, webClient], { environment: tokenVerifierEnvironment })
       : routeKey === ROUTE.broadcast || routeKey === ROUTE.publish
         ? handler(module, [table, api, fanOut])

@@ -50,6 +50,11 @@ function computedState({ type, name, inputs }, region) {
       state.endpoint = `cognito-idp.${region}.amazonaws.com/${poolId}`;
       return { id: poolId, state };
     }
+    case "aws:cloudwatch/eventRule:EventRule":
+      // Auto-named like the provider does (name + suffix); rules live in EventBridge's `events` ARNs.
+      state.name = id;
+      state.arn = `arn:${MOCK_PARTITION}:events:${region}:${MOCK_ACCOUNT}:rule/${id}`;
+      break;
     case "random:index/randomBytes:RandomBytes":
       state.base64 = Buffer.alloc(inputs.length ?? 32, 7).toString("base64");
       state.hex = Buffer.alloc(inputs.length ?? 32, 7).toString("hex");

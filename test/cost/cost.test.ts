@@ -115,7 +115,7 @@ afterAll(async () => {
 });
 
 describe("AWS calls per user-visible operation (recorded on the local stack)", () => {
-  it("connect and disconnect: authorizer, $connect (2 writes), $disconnect (1 delete, 1 query for its channels)", async () => {
+  it("connect and disconnect: authorizer (1 revocation read), $connect (2 writes), $disconnect (1 delete, 1 query for its channels)", async () => {
     const counts = await measure("connect + disconnect", async () => {
       const { socket } = await open(alice);
       await new Promise<void>((resolve) => {
@@ -124,8 +124,10 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
       });
     });
     expect(counts.invocations).toEqual({ authorizer: 1, connect: 1, disconnect: 1 });
-    // The Query finds the connection's channel subscriptions (none here), which `$disconnect` removes.
-    expect(counts.dynamodb).toEqual({ PutItem: 2, DeleteItem: 1, Query: 1 });
+    // The GetItem is the authorizer's read of the user's revocation record (at most one per connect,
+    // none while the container's lookup of that user is cached). The Query finds the connection's
+    // channel subscriptions (none here), which `$disconnect` removes.
+    expect(counts.dynamodb).toEqual({ GetItem: 1, PutItem: 2, DeleteItem: 1, Query: 1 });
     expect(counts.posts).toBe(0);
   });
 
@@ -169,17 +171,18 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
   });
 
   it("a broadcast inline: DynamoDB calls do not grow with the recipients", async () => {
+    const sender = await open(alice);
+    sockets.push(sender.socket);
     const counts = await measure("broadcast inline", async () => {
-      const sender = await open(alice);
-      sockets.push(sender.socket);
       sender.socket.send(JSON.stringify({ action: ROUTE.broadcast, data: { n: 2 } }));
       await until(() => sender.frames.some((frame) => frame.type === "broadcasted"));
     });
     const recipients = counts.posts - 1;
     expect(recipients).toBeGreaterThanOrEqual(6);
     expect(counts.invocations).toMatchObject({ broadcast: 1 });
-    // Its own row, then one Query per registry shard (one page each at this size).
-    expect(counts.dynamodb).toEqual({ GetItem: 1, Query: 8, PutItem: 2 });
+    // Its own row and the sender's revocation record, then one Query per registry shard (one page each
+    // at this size).
+    expect(counts.dynamodb).toEqual({ GetItem: 2, Query: 8 });
     expect(counts.lambdaInvokes).toBe(0);
   });
 
@@ -205,8 +208,9 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
     const jobs = Math.ceil(recipients / FANOUT.jobSize);
     expect(counts.lambdaInvokes).toBe(jobs);
     expect(counts.invocations).toEqual({ broadcast: 1, fanout: jobs });
-    // The route: its own row and the registry walk. Each job: one marker read, batched marker writes.
-    expect(counts.dynamodb.GetItem).toBe(1 + jobs);
+    // The route: its own row, the sender's revocation record and the registry walk. Each job: one
+    // marker read, batched marker writes.
+    expect(counts.dynamodb.GetItem).toBe(2 + jobs);
     expect(counts.dynamodb.Query ?? 0).toBeLessThanOrEqual(8 * 2);
     expect(counts.dynamodb.DeleteItem ?? 0).toBe(0);
     expect(total(counts.dynamodb)).toBeLessThan(recipients / 4);
@@ -294,7 +298,7 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
       dynamodb: {},
       posts: pingsPerHour * (ping?.posts ?? 0),
       lambdaInvokes: 0,
-      note: "plus 60 connection-minutes and, for an ID token of 1 h, one reauth (GetItem + UpdateItem + post)",
+      note: "plus 60 connection-minutes and, for an ID token of 1 h, one reauth (2 GetItem: row and revocation record, UpdateItem, post)",
     };
     expect(pingsPerHour).toBe(12);
   });

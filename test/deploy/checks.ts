@@ -4,6 +4,7 @@ import {
   CONNECTIONS_TABLE,
   JOB_HANDLERS,
   JWKS_SNAPSHOT_ENV,
+  REVOCATION,
   ROUTE,
   ROUTE_HANDLERS,
   ROUTE_SELECTION_EXPRESSION,
@@ -226,7 +227,7 @@ export function checkWebClientAuthFlows(graph: Graph): void {
 }
 
 /** Handler modules that verify tokens and so get the JWKS snapshot and the token policy. */
-export const TOKEN_VERIFIERS = [AUTHORIZER_HANDLER, ROUTE_HANDLERS.reauth];
+export const TOKEN_VERIFIERS = [AUTHORIZER_HANDLER, ROUTE_HANDLERS.reauth, ROUTE_HANDLERS.revoke];
 
 /**
  * The token verifiers carry the pool's JWKS snapshot, and exactly the WSAUTH_* settings present in
@@ -270,13 +271,16 @@ function grantedActions(graph: Graph): Array<{ role: string; action: string }> {
 /**
  * Modules whose code records something new, the only ones that may create rows: `connect` puts the
  * connection and sign-in name rows, `subscribe` the subscription row, `publish` and `notify` (a
- * publish to a channel) the event's history row. Every other function only reads, updates or deletes.
+ * publish to a channel) the event's history row, `revoke` and `Revoke` a user's revocation record. Every other function only reads, updates or deletes.
  */
 export const ROW_WRITERS: readonly string[] = [
   ROUTE_HANDLERS.$connect,
   ROUTE_HANDLERS.subscribe,
   ROUTE_HANDLERS.publish,
   JOB_HANDLERS.notify,
+  // the user's revocation record
+  ROUTE_HANDLERS.revoke,
+  JOB_HANDLERS.revoke,
 ];
 
 /**
@@ -329,4 +333,58 @@ export function allows(fn: GraphFunction, action: string, resourceArn: string): 
       list(statement.Action).some((pattern) => iamMatches(pattern, action)) &&
       list(statement.Resource).some((pattern) => iamMatches(pattern, resourceArn)),
   );
+}
+
+/**
+ * Cognito admin actions revoke: an EventBridge rule on CloudTrail's API-call events of exactly the
+ * REVOCATION.cognitoAdminEvents of this app's user pool, targeting the `Revoke` function, which lets
+ * EventBridge invoke it from that rule only.
+ */
+export function checkRevocationRule(graph: Graph): void {
+  const revoke = functionFor(graph, JOB_HANDLERS.revoke);
+  const [pool] = resourcesOf(graph, "aws:cognito/userPool:UserPool");
+  const rules = resourcesOf(graph, "aws:cloudwatch/eventRule:EventRule");
+  if (rules.length !== 1 || !rules[0]) fail(`expected one EventBridge rule, found ${rules.length}`);
+  const rule = rules[0];
+  const pattern = JSON.parse(String(rule.inputs.eventPattern)) as {
+    source?: string[];
+    "detail-type"?: string[];
+    detail?: { eventSource?: string[]; eventName?: string[]; requestParameters?: { userPoolId?: string[] } };
+  };
+  const expected = {
+    source: [REVOCATION.cloudTrail.source],
+    "detail-type": [REVOCATION.cloudTrail.detailType],
+    detail: {
+      eventSource: [REVOCATION.cloudTrail.eventSource],
+      eventName: [...REVOCATION.cognitoAdminEvents].sort(),
+      requestParameters: { userPoolId: [pool?.id] },
+    },
+  };
+  const actual = {
+    ...pattern,
+    detail: { ...pattern.detail, eventName: [...(pattern.detail?.eventName ?? [])].sort() },
+  };
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+    fail(`the rule matches ${JSON.stringify(actual)}, not ${JSON.stringify(expected)}`);
+  }
+  const ruleName = rule.inputs.name ?? rule.id;
+  const targets = resourcesOf(graph, "aws:cloudwatch/eventTarget:EventTarget").filter(
+    (target) => target.inputs.rule === ruleName,
+  );
+  const revokeArn = `arn:aws:lambda:${graph.region}:123456789012:function:${revoke.physicalName}`;
+  if (targets.length !== 1 || targets[0]?.inputs.arn !== revokeArn) {
+    fail(`the rule's targets are [${targets.map((target) => target.inputs.arn).join(", ")}], not ${revokeArn}`);
+  }
+  const permissions = resourcesOf(graph, "aws:lambda/permission:Permission").filter(
+    (permission) => permission.inputs.principal === "events.amazonaws.com",
+  );
+  const allowed = permissions.filter(
+    (permission) =>
+      permission.inputs.action === "lambda:InvokeFunction" &&
+      [revoke.physicalName, revokeArn].includes(String(permission.inputs.function)) &&
+      permission.inputs.sourceArn === rule.arn,
+  );
+  if (permissions.length !== 1 || allowed.length !== 1) {
+    fail("EventBridge may invoke Revoke from the rule only (one permission, with the rule as source)");
+  }
 }

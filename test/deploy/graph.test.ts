@@ -11,6 +11,7 @@ import {
   checkApi,
   checkNarrowIam,
   checkRemoval,
+  checkRevocationRule,
   checkTokenVerifierEnvironment,
   checkWebClientAuthFlows,
   functionFor,
@@ -207,6 +208,49 @@ describe("the deploy graph", () => {
         }),
       ),
     ).toThrow("TABLE_ACTIONS says");
+  });
+
+  it("sends Cognito admin actions of this pool to Revoke, which EventBridge may invoke from that rule only", () => {
+    for (const graph of [personal, production, dev]) checkRevocationRule(graph);
+    const rule = (graph: Graph) => resourcesOf(graph, "aws:cloudwatch/eventRule:EventRule")[0];
+    expect(() =>
+      checkRevocationRule(
+        mutated(personal, (graph) => {
+          const found = rule(graph);
+          if (found) found.inputs.eventPattern = String(found.inputs.eventPattern).replace(',"AdminDeleteUser"', "");
+        }),
+      ),
+    ).toThrow("the rule matches");
+    expect(() =>
+      checkRevocationRule(
+        mutated(personal, (graph) => {
+          const found = rule(graph);
+          if (found)
+            found.inputs.eventPattern = String(found.inputs.eventPattern).replace(
+              /us-east-1_[0-9a-z]+/,
+              "us-east-1_other",
+            );
+        }),
+      ),
+    ).toThrow("the rule matches");
+    expect(() =>
+      checkRevocationRule(
+        mutated(personal, (graph) => {
+          const [target] = resourcesOf(graph, "aws:cloudwatch/eventTarget:EventTarget");
+          if (target) target.inputs.arn = String(target.inputs.arn).replace("Revoke", "Notify");
+        }),
+      ),
+    ).toThrow("the rule's targets");
+    expect(() =>
+      checkRevocationRule(
+        mutated(personal, (graph) => {
+          const permission = resourcesOf(graph, "aws:lambda/permission:Permission").find(
+            (candidate) => candidate.inputs.principal === "events.amazonaws.com",
+          );
+          if (permission) delete permission.inputs.sourceArn;
+        }),
+      ),
+    ).toThrow("from the rule only");
   });
 
   it("writes no credential, secret or copy of the deploying shell", () => {

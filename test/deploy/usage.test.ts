@@ -294,6 +294,25 @@ beforeAll(async () => {
       if (Date.now() > deadline) throw new Error("no $disconnect reached the registry within 10 s");
       await sleep(50);
     }
+
+    // Revocation: `Revoke` by sign-in name (alice's vanished connection, present in a room, is closed
+    // and leaves it), then bob signs out everywhere from a fresh socket that is in the room itself.
+    await vanishedSubscriber(aliceClaims, [room]);
+    const revoked = await stack.handlers.jobs.revoke({ username: aliceClaims.email }, lambdaContext);
+    expect(revoked).toMatchObject({ userId: aliceClaims.sub, closed: 1, gone: 1 });
+    // His own socket's channel rows may be cleaned by its `$disconnect` first; those of his vanished
+    // connection (no socket, no `$disconnect`) are always the route's to clean.
+    const bobAgain = await signInDemoUser(outputs, 1);
+    const bobLast = await open(outputs.webSocketUrl, [SUBPROTOCOL, bobAgain.idToken]);
+    await vanishedSubscriber(bobClaims, [room]);
+    bobLast.send({ action: ROUTE.revoke, token: bobAgain.idToken });
+    await bobLast.next("revoked");
+    // The route closes bob's connections after that frame and takes the vanished one out of the room.
+    const revokeDeadline = Date.now() + 10_000;
+    while (!calls.some((call) => call.module === ROUTE.revoke && call.action === "dynamodb:UpdateItem")) {
+      if (Date.now() > revokeDeadline) throw new Error("the revoke route did not clean up within 10 s");
+      await sleep(50);
+    }
   } finally {
     client.destroy();
   }

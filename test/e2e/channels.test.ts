@@ -80,13 +80,13 @@ if (!installed) {
       await expect.poll(() => members(alicePage), { timeout: 30_000 }).toEqual([alice, bob]); // bob joined
       await expect.poll(() => members(bobPage), { timeout: 30_000 }).toEqual(expect.arrayContaining([alice, bob]));
 
-      await bobPage.getByRole("button", { name: "Sign out" }).click();
+      await bobPage.getByRole("button", { name: "Sign out", exact: true }).click();
       await expect.poll(() => members(alicePage), { timeout: 30_000 }).toEqual([alice]); // bob left
       await bobPage.context().close();
 
       bobPage = await signIn(1);
       await expect.poll(() => members(bobPage), { timeout: 30_000 }).toHaveLength(2);
-      await alicePage.getByRole("button", { name: "Sign out" }).click();
+      await alicePage.getByRole("button", { name: "Sign out", exact: true }).click();
       await expect.poll(() => members(bobPage), { timeout: 30_000 }).toEqual([bob]); // alice left
       const aliceAgain = await signIn(0);
       await expect.poll(() => members(bobPage), { timeout: 30_000 }).toEqual([bob, alice]); // alice joined

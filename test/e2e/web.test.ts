@@ -182,7 +182,7 @@ if (!installed && process.env.CI) {
     it("signing out closes the socket and its registry row disappears", async () => {
       const userId = (await bob.locator('[data-field="userId"]').textContent()) ?? "";
       await expect.poll(async () => (await registry.store.listByUser(userId)).length, { timeout: 30_000 }).toBe(1);
-      await bob.getByRole("button", { name: "Sign out" }).click();
+      await bob.getByRole("button", { name: "Sign out", exact: true }).click();
       await bob.getByRole("button", { name: "Sign in", exact: true }).waitFor();
       await expect.poll(async () => (await registry.store.listByUser(userId)).length, { timeout: 30_000 }).toBe(0);
     }, 90_000);
@@ -268,7 +268,7 @@ if (!installed && process.env.CI) {
 
     it("moves keyboard focus through the controls in reading order, with a visible ring", async () => {
       const page = newUser;
-      await page.getByRole("button", { name: "Sign out" }).focus();
+      await page.getByRole("button", { name: "Sign out", exact: true }).focus();
       const reached: string[] = [];
       for (let step = 0; step < 14; step += 1) {
         // A string, evaluated in the page: names the focused control by its label or its text.
@@ -284,6 +284,7 @@ if (!installed && process.env.CI) {
       // Disabled buttons (nothing typed yet) are skipped, as they should be.
       expect(reached).toEqual([
         "Sign out",
+        "Sign out everywhere",
         "Send the token as",
         "Ask the server",
         "Text or JSON to echo",

@@ -68,6 +68,21 @@ describe("SocketClient", () => {
     expect(client.status).toMatchObject({ state: "open", transport: "subprotocol" });
   });
 
+  it("stops for good when the server says the user's sessions were revoked, and hands over the frame", async () => {
+    const { client, states } = createClient();
+    const received: string[] = [];
+    client.onFrame((frame) => received.push(frame.type));
+    client.start();
+    await settle();
+    FakeWebSocket.latest().acceptOpen();
+    FakeWebSocket.latest().receive({ type: "revoked", notBefore: new Date().toISOString() });
+    expect(received).toEqual(["revoked"]);
+    expect(client.status).toEqual({ state: "closed", reason: "signed out everywhere" });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    expect(states.at(-1)).toBe("closed");
+  });
+
   it("puts the token in the query string when asked to", async () => {
     const { client } = createClient({ transport: "query" });
     client.start();

@@ -411,6 +411,9 @@ export class SocketClient {
     }
     this.#answer(frame);
     for (const listener of this.#frameListeners) listener(frame);
+    // Every session of the user was revoked: no token it holds connects again, so stop instead of
+    // reconnecting (the application signs in again and starts a new client).
+    if (frame.type === "revoked") this.stop("signed out everywhere");
   }
 
   /** After the current socket closed (it is already detached). */

@@ -25,6 +25,7 @@ const SERVER_FRAME_TYPES: Record<ServerFrame["type"], true> = {
   broadcasted: true,
   pong: true,
   reauthenticated: true,
+  revoked: true,
   error: true,
   subscribed: true,
   unsubscribed: true,

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { AUTHORIZER_HANDLER, ROUTE_HANDLERS } from "@wsauth/core/constants";
+import { AUTHORIZER_HANDLER, JOB_HANDLERS, ROUTE_HANDLERS } from "@wsauth/core/constants";
 import { describe, expect, it } from "vitest";
 
 /**
@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
  * grows its own logic or reaches for a client library directly fails here.
  */
 const HANDLER_MODULES = [
-  ...new Set([...Object.values(ROUTE_HANDLERS), "sweep", "notify", "fanout", AUTHORIZER_HANDLER]),
+  ...new Set([...Object.values(ROUTE_HANDLERS), ...Object.values(JOB_HANDLERS), AUTHORIZER_HANDLER]),
 ];
 const MAX_CODE_LINES = 25;
 const ALLOWED_IMPORT = /^(@wsauth\/core\/[a-z]+|\.\/lib\/[a-z-]+|aws-lambda|sst)$/;

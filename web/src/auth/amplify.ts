@@ -1,5 +1,5 @@
 import { Amplify } from "aws-amplify";
-import { fetchAuthSession, type SignInInput, type SignUpInput, signIn, signUp } from "aws-amplify/auth";
+import { fetchAuthSession, type SignInInput, type SignUpInput, signIn, signOut, signUp } from "aws-amplify/auth";
 import type { WebConfig } from "../config";
 import type { IdToken } from "../socket";
 
@@ -64,4 +64,14 @@ export async function currentIdToken({ forceRefresh }: { forceRefresh: boolean }
   const exp = idToken.payload.exp;
   if (typeof exp !== "number") throw new Error("the ID token has no expiry");
   return { token: idToken.toString(), expiresAt: exp * 1000 };
+}
+
+/**
+ * Amplify's global sign-out: Cognito revokes the user's refresh tokens (and access tokens) on every
+ * device, and this tab forgets its tokens. Amplify never throws for the global part: where the user
+ * pool does not implement it (the local emulator has no GlobalSignOut), the tab is signed out all the
+ * same, and the server-side revocation the site asked for first is what closes the other sockets.
+ */
+export function signOutGlobally(): Promise<void> {
+  return signOut({ global: true });
 }

@@ -15,6 +15,7 @@ import { type Identity, IdentityPanel } from "./IdentityPanel";
 import { type InboxMessage, MessagePanel } from "./MessagePanel";
 import { NotificationsPanel } from "./NotificationsPanel";
 import { RoomPanel } from "./RoomPanel";
+import { SignOutEverywhere } from "./SignOutEverywhere";
 import { StatusLine } from "./StatusLine";
 import { useEventLog } from "./useEventLog";
 
@@ -41,6 +42,10 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
   /** The request whose answer (a receipt, the broadcast itself, or an error frame) is still due. */
   const awaiting = useRef<{ kind: "send"; to: string } | { kind: "broadcast" } | undefined>(undefined);
   const transportId = useId();
+  /** Set while this tab's own Sign out everywhere runs (it signs out globally itself). */
+  const revokingHere = useRef(false);
+  const onSignOutRef = useRef(onSignOut);
+  onSignOutRef.current = onSignOut;
   const displayName = user.signInDetails?.loginId ?? user.username;
   const isOpen = status.state === "open";
 
@@ -116,6 +121,15 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
         }
         case "reauthenticated":
           return; // the client reports it as a notice
+        case "revoked":
+          // Every session of this user was revoked (Sign out everywhere, here or on another device, or
+          // an admin): the server closes this socket next, and the tab signs out instead of reconnecting.
+          log("warn", "This account was signed out everywhere: signing out here too.");
+          if (!revokingHere.current) {
+            close("signed out everywhere");
+            onSignOutRef.current();
+          }
+          return;
         case "error": {
           const text = `${frame.message} (${frame.code})`;
           const pending = awaiting.current;
@@ -150,7 +164,7 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
       stopNotices();
       stopFrames();
     };
-  }, [client, log, user.userId]);
+  }, [client, log, user.userId, close]);
 
   const send = (frame: unknown, description: string): boolean => {
     if (!client) return false;
@@ -173,9 +187,23 @@ export function Demo({ config, user, onSignOut }: { config: WebConfig; user: Aut
           <h2 id="session-title">
             Signed in as <span data-testid="signed-in-as">{displayName}</span>
           </h2>
-          <button type="button" onClick={signOut}>
-            Sign out
-          </button>
+          <div className="row">
+            <button type="button" onClick={signOut}>
+              Sign out
+            </button>
+            <SignOutEverywhere
+              client={client}
+              canSend={isOpen}
+              log={log}
+              onSignedOut={() => {
+                close("signed out everywhere");
+                onSignOut();
+              }}
+              onStart={() => {
+                revokingHere.current = true;
+              }}
+            />
+          </div>
         </div>
         <StatusLine status={status} onRetry={() => client?.retryNow()} />
         <div className="row">

@@ -492,3 +492,47 @@ describe("logs", () => {
     }
   });
 });
+
+describe("revoked users", () => {
+  const userId = "5f1c7d2e-0000-4000-8000-000000000001";
+  const now = Math.floor(Date.now() / 1000);
+  const revokedAt = (notBefore: number | undefined) => ({
+    notBefore: (id: string) => (id === userId ? notBefore : undefined),
+  });
+
+  it("refuses (401) a token signed in before the user's not-before time, fresh or from the token cache", async () => {
+    const token = sign({ auth_time: now - 60, iat: now - 1 });
+    const event = buildConnectAuthorizerEvent({ queryToken: token });
+    // Verified once and cached while the user was not revoked...
+    expect((await authorizeConnect(event, verifier, undefined, revokedAt(undefined))).principalId).toBe(userId);
+    // ...then refused from the cache: `auth_time`, not the later `iat` of a refresh, is what counts.
+    const decision = await decide(event, verifier);
+    expect(decision).toMatchObject({ effect: "allow", cached: true });
+    await expect(authorizeConnect(event, verifier, undefined, revokedAt(now - 30))).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it("allows a sign-in at or after the not-before time, and waits for a lookup that is not cached", async () => {
+    const token = sign({ auth_time: now });
+    const event = buildConnectAuthorizerEvent({ queryToken: token });
+    const pending = { notBefore: async () => now };
+    expect((await authorizeConnect(event, verifier, undefined, pending)).principalId).toBe(userId);
+    const later = { notBefore: async () => now + 1 };
+    await expect(authorizeConnect(event, verifier, undefined, later)).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it("fails closed (500) when the lookup fails, and never looks up a refused token", async () => {
+    const event = buildConnectAuthorizerEvent({ queryToken: sign() });
+    const failing = {
+      notBefore: async (): Promise<number | undefined> => {
+        throw new Error("table unreachable");
+      },
+    };
+    await expect(authorizeConnect(event, verifier, undefined, failing)).rejects.toBeInstanceOf(AuthUnavailableError);
+    const lookups = vi.fn(() => undefined);
+    const forged = buildConnectAuthorizerEvent({ queryToken: sign({}, attackerKey) });
+    await expect(authorizeConnect(forged, verifier, undefined, { notBefore: lookups })).rejects.toThrow(
+      /^Unauthorized$/,
+    );
+    expect(lookups).not.toHaveBeenCalled();
+  });
+});

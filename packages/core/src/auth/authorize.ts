@@ -12,6 +12,7 @@ import {
   type Transport,
 } from "./identity";
 import { AuthUnavailableError, outcomeOf, type RejectionOutcome, type RejectionReason, reasonOf } from "./reasons";
+import { isRevoked, type NotBeforeSource } from "./revocation-check";
 import { checkNow, type TokenVerifier, type VerifyOutcome } from "./verifier";
 
 export type ConnectDecision =
@@ -82,6 +83,39 @@ function toDecision(
   };
 }
 
+/**
+ * An allowed token is refused after all when its user was revoked after its sign-in (`auth_time`):
+ * for every allow, fresh or from the verified-token cache. Synchronous while the user's record is in
+ * the lookup's cache; a failed lookup fails closed (500), as a failed JWKS fetch does.
+ */
+function checkRevocation(decision: ConnectDecision, revocations: () => NotBeforeSource): MaybePromise<ConnectDecision> {
+  if (decision.effect !== "allow") return decision;
+  const { identity } = decision;
+  let notBefore: number | undefined | Promise<number | undefined>;
+  try {
+    notBefore = revocations().notBefore(identity.userId);
+  } catch (cause) {
+    return revocationFailed(identity, cause);
+  }
+  if (notBefore instanceof Promise) {
+    return notBefore.then(
+      (settled) => revocationVerdict(decision, settled),
+      (cause: unknown) => revocationFailed(identity, cause),
+    );
+  }
+  return revocationVerdict(decision, notBefore);
+}
+
+function revocationVerdict(decision: ConnectDecision & { effect: "allow" }, notBefore: number | undefined) {
+  const { identity } = decision;
+  if (!isRevoked(identity.authTime, notBefore)) return decision;
+  return { effect: outcomeOf("token_revoked"), reason: "token_revoked", transport: identity.transport } as const;
+}
+
+function revocationFailed(identity: ConnectionIdentity, cause: unknown): ConnectDecision {
+  return { effect: "error", reason: "revocation_unavailable", transport: identity.transport, cause };
+}
+
 /** An IAM policy allowing or denying `execute-api:Invoke` on the `$connect` method ARN. */
 export function connectPolicy(
   effect: "Allow" | "Deny",
@@ -115,10 +149,19 @@ export function authorizeConnect(
   event: WebSocketConnectAuthorizerEvent,
   verifier: TokenVerifier | (() => TokenVerifier),
   log: Log = defaultLog,
+  revocations?: NotBeforeSource | (() => NotBeforeSource),
 ): Promise<APIGatewayAuthorizerResult> {
   let decision: MaybePromise<ConnectDecision>;
   try {
     decision = decide(event, typeof verifier === "function" ? verifier() : verifier);
+    if (revocations) {
+      // The source is built only for a token worth looking up (a configuration error then is a 500).
+      const source = () => (typeof revocations === "function" ? revocations() : revocations);
+      decision =
+        decision instanceof Promise
+          ? decision.then((decided) => checkRevocation(decided, source))
+          : checkRevocation(decision, source);
+    }
   } catch (cause) {
     decision = { effect: "error", reason: reasonOf(cause) ?? "internal_error", cause };
   }

@@ -15,6 +15,7 @@ export const authorizerContextSchema = z.object({
   email: z.string().optional(),
   groups: z.string().default(""),
   tokenExp: z.coerce.number().int().positive(),
+  authTime: z.coerce.number().int().nonnegative().optional(),
   transport: z.enum(TRANSPORTS),
 });
 
@@ -22,13 +23,14 @@ export const authorizerContextSchema = z.object({
 export function decodeAuthorizerContext(value: unknown): ConnectionIdentity | undefined {
   const parsed = authorizerContextSchema.safeParse(value);
   if (!parsed.success) return undefined;
-  const { userId, username, email, groups, tokenExp, transport } = parsed.data;
+  const { userId, username, email, groups, tokenExp, authTime, transport } = parsed.data;
   return {
     userId,
     username,
     ...(email ? { email } : {}),
     groups: splitGroups(groups),
     tokenExp,
+    ...(authTime !== undefined ? { authTime } : {}),
     transport,
   };
 }

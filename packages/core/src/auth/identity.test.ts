@@ -23,6 +23,8 @@ const tokens: VerifiedToken[] = [
   // An e-mail that is not the sign-in name (unverified, or a pool that signs in by user name).
   { userId: "u2", username: "bob", email: "bob@example.com", groups: [], tokenExp: 2_000_000_001, tokenUse: "id" },
   { userId: "u3", username: "carol", groups: ["admins,staff", "100%"], tokenExp: 2_000_000_002, tokenUse: "access" },
+  // With its sign-in time (`auth_time`), which revocation compares.
+  { userId: "u4", username: "dave", groups: [], tokenExp: 2_000_000_003, authTime: 1_999_990_000, tokenUse: "id" },
 ];
 
 /** What API Gateway hands later events: every context value stringified, plus `principalId`. */
@@ -48,6 +50,14 @@ describe("the identity model", () => {
         expect(decodeAuthorizerContext(throughGateway(context, identity.userId))).toEqual(identity);
       }
     }
+  });
+
+  it("takes the sign-in time from auth_time, which a refresh keeps, before iat, which it moves", () => {
+    const refreshed = { sub: "u5", auth_time: 1_000, iat: 5_000, exp: 9_000, token_use: "id" };
+    expect(decodeTokenIdentity(refreshed, "u5", 9_000).authTime).toBe(1_000);
+    const { auth_time: _dropped, ...withoutAuthTime } = refreshed;
+    expect(decodeTokenIdentity(withoutAuthTime, "u5", 9_000).authTime).toBe(5_000);
+    expect(decodeTokenIdentity({ sub: "u5", exp: 9_000 }, "u5", 9_000)).not.toHaveProperty("authTime");
   });
 
   it("joins ordinary group names as a plain comma-separated list", () => {

@@ -26,6 +26,11 @@ export interface Identity {
   groups: string[];
   /** The token's `exp`, epoch seconds. */
   tokenExp: number;
+  /**
+   * When the user signed in for this token, epoch seconds: `auth_time` (kept by Cognito across
+   * refreshes), else `iat`. A revocation refuses every token whose sign-in predates it.
+   */
+  authTime?: number;
 }
 
 /** The identity of a verified token. */
@@ -53,7 +58,7 @@ export type AuthorizerContext = Omit<ConnectionIdentity, "groups"> & {
  * of anything that carries one; `groups` is shared, never mutated).
  */
 export function connectionIdentityOf(token: Identity, transport: Transport): ConnectionIdentity {
-  return {
+  const identity: ConnectionIdentity = {
     userId: token.userId,
     username: token.username,
     ...(token.email ? { email: token.email } : {}),
@@ -61,6 +66,17 @@ export function connectionIdentityOf(token: Identity, transport: Transport): Con
     tokenExp: token.tokenExp,
     transport,
   };
+  // Assigned, not spread: this runs on every allowed `$connect`.
+  if (token.authTime !== undefined) identity.authTime = token.authTime;
+  return identity;
+}
+
+/** `auth_time`, else `iat`, when it is a finite number of epoch seconds. */
+function signInTimeOf(payload: Record<string, unknown>): number | undefined {
+  for (const value of [payload.auth_time, payload.iat]) {
+    if (typeof value === "number" && Number.isFinite(value)) return Math.floor(value);
+  }
+  return undefined;
 }
 
 /** `cognito:groups` as a list; a lone string counts as one group, as aws-jwt-verify's group check reads it. */
@@ -82,7 +98,7 @@ export function decodeTokenIdentity(payload: Record<string, unknown>, sub: strin
   const signInName = [emailVerified ? email : undefined, payload["cognito:username"], payload.username].find(
     (value): value is string => typeof value === "string" && value !== "",
   );
-  return {
+  const verified: VerifiedToken = {
     userId: sub,
     username: signInName ?? sub,
     ...(email ? { email } : {}),
@@ -90,6 +106,9 @@ export function decodeTokenIdentity(payload: Record<string, unknown>, sub: strin
     tokenExp: exp,
     tokenUse: payload.token_use === "access" ? "access" : "id",
   };
+  const authTime = signInTimeOf(payload);
+  if (authTime !== undefined) verified.authTime = authTime;
+  return verified;
 }
 
 /**
@@ -112,7 +131,7 @@ export function splitGroups(joined: string): string[] {
 
 /** Encodes an identity as the authorizer context; `decodeAuthorizerContext` (context.ts) reads it back. */
 export function encodeAuthorizerContext(identity: ConnectionIdentity): AuthorizerContext {
-  return {
+  const context: AuthorizerContext = {
     userId: identity.userId,
     username: identity.username,
     ...(identity.email ? { email: identity.email } : {}),
@@ -120,4 +139,6 @@ export function encodeAuthorizerContext(identity: ConnectionIdentity): Authorize
     tokenExp: identity.tokenExp,
     transport: identity.transport,
   };
+  if (identity.authTime !== undefined) context.authTime = identity.authTime;
+  return context;
 }

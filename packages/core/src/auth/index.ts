@@ -17,5 +17,15 @@ export {
 } from "./identity";
 export { JwksFetchError, JwksFetcher, type JwksFetcherOptions } from "./jwks";
 export { AuthRejection, AuthUnavailableError, REJECTION_REASONS, type RejectionReason, reasonOf } from "./reasons";
+export { isRevoked, type NotBeforeSource } from "./revocation-check";
+export {
+  createRevocationLookup,
+  notBeforeOfItem,
+  REVOCATION_ENTITY,
+  REVOCATION_SCOPE,
+  type RevocationLookup,
+  type RevocationLookupOptions,
+  revocationKeyOf,
+} from "./revocation-lookup";
 export { sharedTokenVerifier, verifyIdToken } from "./shared-verifier";
 export { createTokenVerifier, type TokenVerifier, type VerifyOutcome } from "./verifier";

@@ -34,10 +34,13 @@ export const REJECTION_REASONS = [
   "signature_invalid",
   // policy: the caller is known but not allowed
   "group_required",
+  // the user's sessions were revoked after this token's sign-in (remedy: sign in again, hence 401)
+  "token_revoked",
   // dependencies and configuration: not the caller's fault
   "jwks_unavailable",
   "jwks_invalid",
   "verifier_misconfigured",
+  "revocation_unavailable",
   "internal_error",
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
@@ -65,6 +68,7 @@ export function codeOf(reason: RejectionReason): ErrorCode {
       return "forbidden";
     case "jwks_unavailable":
     case "jwks_invalid":
+    case "revocation_unavailable":
       return "dependency_failed";
     case "verifier_misconfigured":
     case "internal_error":

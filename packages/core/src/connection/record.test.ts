@@ -9,6 +9,7 @@ const records: ConnectionRecord[] = [
     email: "alice@example.com",
     groups: ["admins", "a,b"],
     tokenExp: 2_000_000_000,
+    authTime: 1_999_996_400,
     transport: "subprotocol",
     connectedAt: 1_900_000_000_123,
     expireAt: 1_900_008_100,

@@ -48,6 +48,7 @@ export function decodeConnectionRow(row: StoredRow | ConnectionRow): ConnectionR
     expireAt: Number(row.expireAt),
     transport: row.transport === "subprotocol" ? "subprotocol" : "query",
   };
+  if (typeof row.authTime === "number" && Number.isFinite(row.authTime)) record.authTime = row.authTime;
   if (row.email) record.email = row.email;
   if (row.sourceIp) record.sourceIp = row.sourceIp;
   if (row.userAgent) record.userAgent = row.userAgent;

@@ -73,6 +73,8 @@ export function createConnectionEntity(client: DynamoDBClient, table: string) {
         connectedAt: { type: "number", required: true, readOnly: true },
         /** The token's `exp`, epoch seconds; moved forward by `reauth`. */
         tokenExp: { type: "number", required: true },
+        /** When the user signed in for the connection's token (`auth_time`), epoch seconds; moved by `reauth`. */
+        authTime: { type: "number" },
         /** TTL attribute, epoch seconds. */
         expireAt: { type: "number", required: true, field: ttl },
         transport: { type: TRANSPORTS, required: true },

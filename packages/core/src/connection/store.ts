@@ -54,7 +54,18 @@ export interface ConnectionStore {
    * `reauth`: records a fresh token's `exp` and groups on a live row. Never moves `tokenExp` backwards
    * (a stale reauth must not shorten a newer one); the same `exp` again is accepted.
    */
-  extendToken(connectionId: string, tokenExp: number, groups?: string[]): Promise<ConnectionRecord | undefined>;
+  extendToken(
+    connectionId: string,
+    tokenExp: number,
+    groups?: string[],
+    authTime?: number,
+  ): Promise<ConnectionRecord | undefined>;
+  /**
+   * The user id of the one user signing in as `username`, from their live connection rows or, when
+   * none is left, their alias rows (which outlive a user's newest connection by its lifetime cap);
+   * `undefined` when the name names nobody the registry knows, or more than one user.
+   */
+  resolveUsername(username: string): Promise<string | undefined>;
   /** Pages of live connections, every shard in turn (a Query per shard, never a Scan). */
   walk(options?: WalkOptions): AsyncIterable<ConnectionRecord[]>;
 }
@@ -178,12 +189,20 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
       return byUserId.length > 0 ? byUserId : listForUsername(target);
     },
 
-    async extendToken(connectionId, tokenExp, groups) {
+    async resolveUsername(username) {
+      const named = await listForUsername(username);
+      const fromConnections = new Set(named.map((record) => record.userId));
+      if (fromConnections.size === 1) return [...fromConnections][0];
+      const aliases = await aliasUserIds(username);
+      return aliases.length === 1 ? aliases[0] : undefined;
+    },
+
+    async extendToken(connectionId, tokenExp, groups, authTime) {
       const cutoff = nowSeconds();
       try {
         const { data } = await connections
           .patch({ shard: shardOf(connectionId), connectionId })
-          .set(groups ? { tokenExp, groups } : { tokenExp })
+          .set({ tokenExp, ...(groups ? { groups } : {}), ...(authTime !== undefined ? { authTime } : {}) })
           // Only a live row, and never backwards (a stale reauth must not shorten a newer one).
           .where(
             ({ expireAt, tokenExp: current }, { gt, lte }) => `${gt(expireAt, cutoff)} AND ${lte(current, tokenExp)}`,

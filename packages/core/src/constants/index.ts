@@ -16,6 +16,8 @@ export const RESOURCE = {
   web: "Web",
   /** The fan-out worker (`Resource.FanOut.name`), invoked asynchronously by the routes that fan out. */
   fanOut: "FanOut",
+  /** The IAM-invoked revocation of a user (`pnpm ws revoke`, the CloudTrail rule on Cognito admin actions). */
+  revoke: "Revoke",
 } as const;
 
 /** The connections registry table: keys, the by-user index and the TTL attribute. */
@@ -49,6 +51,7 @@ export const ROUTE = {
   subscribe: "subscribe",
   unsubscribe: "unsubscribe",
   publish: "publish",
+  revoke: "revoke",
 } as const;
 export type RouteKey = (typeof ROUTE)[keyof typeof ROUTE];
 
@@ -73,6 +76,7 @@ export const ROUTE_HANDLERS: Readonly<Record<RouteKey, string>> = {
   subscribe: "subscribe",
   unsubscribe: "unsubscribe",
   publish: "publish",
+  revoke: "revoke",
 };
 
 /** Channels: names, history retention (see `@wsauth/core/channel` for the namespace rules). */
@@ -92,7 +96,42 @@ export const CHANNELS = {
 export const AUTHORIZER_HANDLER = "authorizer";
 
 /** Handler modules of the scheduled sweeper and of the IAM-invoked push to a user. */
-export const JOB_HANDLERS = { sweep: "sweep", notify: "notify", fanout: "fanout" } as const;
+export const JOB_HANDLERS = { sweep: "sweep", notify: "notify", fanout: "fanout", revoke: "revokeuser" } as const;
+
+/**
+ * Revocation (`@wsauth/core/revocation`): a per-user record whose `notBefore` (epoch seconds) refuses
+ * every token signed in before it (`auth_time`, else `iat`), at `$connect`, on `reauth` and on
+ * `broadcast`; writing it closes the user's live connections.
+ */
+export const REVOCATION = {
+  /**
+   * How long a container trusts what it read of a user's record before reading it again (the
+   * authorizer's one GetItem per `$connect` is skipped within it). This bounds how long after a
+   * revocation a warm container may still accept a revoked token on `$connect`.
+   */
+  lookupCacheMs: 2_000,
+  /** Most users one container remembers lookups for (oldest dropped first). */
+  lookupCacheEntries: 5_000,
+  /**
+   * A revocation closes the user's connections at once, then looks again after this long (past the
+   * lookup cache and the by-user index's propagation) and closes any connection of a revoked token
+   * that was accepted in between.
+   */
+  secondPassMs: 3_000,
+  /**
+   * TTL of the record past its `notBefore`: no shorter than the longest token Cognito can issue (ID
+   * and access tokens can be configured up to 1 day), so no token it refuses outlives it.
+   */
+  recordTtlSeconds: 24 * 60 * 60 + 15 * 60,
+  /** The Cognito admin actions (CloudTrail `eventName`s) that revoke a user through the `Revoke` function. */
+  cognitoAdminEvents: ["AdminDisableUser", "AdminUserGlobalSignOut", "AdminRemoveUserFromGroup", "AdminDeleteUser"],
+  /** How those actions reach EventBridge: CloudTrail's API-call events of Cognito user pools. */
+  cloudTrail: {
+    detailType: "AWS API Call via CloudTrail",
+    source: "aws.cognito-idp",
+    eventSource: "cognito-idp.amazonaws.com",
+  },
+} as const;
 
 /**
  * Parallel fan-out (`broadcast`, and any later fan-out over a list of connections). Up to `inlineMax`
@@ -121,7 +160,8 @@ export const FANOUT = {
  * missing here or granted without being used.
  */
 export const TABLE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
-  authorizer: [],
+  /** Reads the caller's revocation record (at most once per `$connect`; REVOCATION.lookupCacheMs). */
+  authorizer: ["dynamodb:GetItem"],
   /** Records the connection and the user's sign-in name. */
   connect: ["dynamodb:PutItem"],
   /** Deletes the connection, its subscriptions and its presence (a last tab's leave updates the set). */
@@ -158,6 +198,13 @@ export const TABLE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   sweep: ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
   /** Pushes to a user's connections, or publishes to a channel as `system` (as `publish` does). */
   notify: ["dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+  /**
+   * The caller revokes their own sessions: reads its row and revocation record, writes the record, finds
+   * the user's connections by user and deletes them with their channel rows.
+   */
+  revoke: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
+  /** `Revoke`: resolves a sign-in name (alias rows), writes the record, closes the user's connections. */
+  revokeuser: ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
 };
 
 /** Subprotocol that carries the token: the client offers `[SUBPROTOCOL, <JWT>]`, the server answers `SUBPROTOCOL`. */

@@ -1,10 +1,19 @@
-import { type ConnectionIdentity, decodeAuthorizerContext, type Identity, reasonOf } from "../auth/index";
+import { type ConnectionIdentity, decodeAuthorizerContext, type Identity, isRevoked, reasonOf } from "../auth/index";
 import type { ChannelStore } from "../channel/index";
 import { type ConnectionRecord, type ConnectionStore, expireAtFor, type NewConnection } from "../connection/index";
 import { ADMIN_GROUP, FANOUT, ROUTE } from "../constants/index";
 import { DependencyError, type ErrorCode, IdentityError, WsAuthError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import { frames, parseClientFrame, parseEchoBody, type ServerFrame, toIsoTime } from "../protocol/index";
+import {
+  isEventBridgeEvent,
+  parseCognitoAdminEvent,
+  parseRevokeInput,
+  type RevocationStore,
+  type RevokeReport,
+  type RevokeTarget,
+  revokeUser,
+} from "../revocation/index";
 import { type ChannelCaller, createChannels, type PublishReport } from "./channels";
 import type { FanOut, FanOutJobReport } from "./fanout";
 import type { DeliveryReport, Messenger } from "./messenger";
@@ -16,7 +25,7 @@ import { type SweepOptions, type SweepReport, sweepConnections } from "./sweep";
  * `@wsauth/core/auth`) satisfies it; it rejects with `WsAuthError`s carrying stable codes.
  */
 export interface ReauthVerifier {
-  verify(token: string): Promise<Pick<Identity, "userId" | "tokenExp" | "groups">>;
+  verify(token: string): Promise<Pick<Identity, "userId" | "tokenExp" | "groups" | "authTime">>;
 }
 
 /** A frame as a message route receives it. */
@@ -40,6 +49,7 @@ export const MESSAGE_ROUTES = [
   ROUTE.subscribe,
   ROUTE.unsubscribe,
   ROUTE.publish,
+  ROUTE.revoke,
 ] as const;
 export type MessageRouteKey = (typeof MESSAGE_ROUTES)[number];
 
@@ -53,7 +63,12 @@ export interface RealtimeOptions {
    * invocation).
    */
   fanOut?: FanOut;
-  /** Needed by `reauth` only; a factory so that handlers build it lazily. */
+  /**
+   * Revocation records: written by `revoke`, read by `reauth` and `broadcast`. The handlers always pass
+   * it; without it (tests of other routes) nobody counts as revoked and `revoke` fails.
+   */
+  revocations?: RevocationStore;
+  /** Needed by `reauth` and `revoke` only; a factory so that handlers build it lazily. */
   verifier?: ReauthVerifier | (() => ReauthVerifier | Promise<ReauthVerifier>);
   /** Clock in epoch milliseconds (tests pin it). */
   now?: () => number;
@@ -83,6 +98,18 @@ export interface Realtime {
   notify(input: unknown): Promise<DeliveryReport | PublishReport>;
   /** Runs one fan-out job (the `FanOut` function). */
   fanOutJob(input: unknown): Promise<FanOutJobReport>;
+  /**
+   * Revokes a user (the `Revoke` function): `{userId}` or `{username}`, or the EventBridge event of a
+   * Cognito admin action; `undefined` when that event names no usable user (logged).
+   */
+  revoke(input: unknown, options?: RevokeOptions): Promise<RevokeReport | undefined>;
+}
+
+export interface RevokeOptions {
+  /** Who asked, kept on the record (default `api`, or the CloudTrail event name). */
+  source?: string;
+  /** Resolves a sign-in name the registry does not know (the CLI asks Cognito). */
+  resolveUsername?: (username: string) => Promise<string | undefined>;
 }
 
 /**
@@ -117,6 +144,13 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     if (!source) throw new WsAuthError("internal", "no token verifier is configured");
     return typeof source === "function" ? source() : source;
   }
+
+  const revocations: RevocationStore = options.revocations ?? {
+    notBefore: async () => undefined,
+    revoke: async () => {
+      throw new WsAuthError("internal", "no revocation store is configured");
+    },
+  };
 
   /** Routes that need nothing from the registry while the connection's original token is valid. */
   const CONTEXT_ONLY_ROUTES: ReadonlySet<MessageRouteKey> = new Set([ROUTE.default, ROUTE.ping]);
@@ -200,9 +234,12 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     if (verified.userId !== caller.userId) {
       throw reauthRefused(caller, new IdentityError("forbidden", "forbidden"), "token_of_another_user");
     }
+    if (isRevoked(verified.authTime, await revocations.notBefore(caller.userId))) {
+      throw reauthRefused(caller, new IdentityError("unauthorized", "unauthorized"), "token_revoked");
+    }
     // The fresh token's groups replace the ones from `$connect`: someone removed from `admins` loses
     // `broadcast` at their next reauth, not at the 2 h cap.
-    const updated = await store.extendToken(caller.connectionId, verified.tokenExp, verified.groups);
+    const updated = await store.extendToken(caller.connectionId, verified.tokenExp, verified.groups, verified.authTime);
     if (!updated) {
       throw reauthRefused(caller, new IdentityError("unauthorized", "unauthorized"), "connection_not_registered");
     }
@@ -213,6 +250,11 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   async function broadcast(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
     if (!caller.groups.includes(ADMIN_GROUP)) {
       throw new IdentityError("forbidden", `only members of ${ADMIN_GROUP} may broadcast`);
+    }
+    // The groups on the row are those of the token's sign-in: a revocation since (a group change in
+    // Cognito revokes) makes them stale, so they count only for a sign-in after it.
+    if (isRevoked(caller.authTime, await revocations.notBefore(caller.userId))) {
+      throw new IdentityError("forbidden", "this sign-in was revoked: sign in again");
     }
     const frame = parseClientFrame(ROUTE.broadcast, body);
     const outgoing = frames.broadcast(sender(caller), frame.data, now());
@@ -226,6 +268,33 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         }));
     log.info("broadcast sent", { connectionId: caller.connectionId, userId: caller.userId, ...receipt });
     await reply(caller.connectionId, frames.broadcasted(receipt));
+  }
+
+  /** The revocation's collaborators; `afterRemove` cleans a closed connection's channel rows. */
+  const revokeWith = (target: RevokeTarget, source: string, revokeOptions: RevokeOptions = {}) =>
+    revokeUser(target, {
+      store,
+      revocations,
+      messenger,
+      afterRemove: channels.removeConnection,
+      log,
+      source,
+      ...(revokeOptions.resolveUsername ? { resolveUsername: revokeOptions.resolveUsername } : {}),
+    });
+
+  /** `revoke`: the caller signs out everywhere, proving it with its current token (checked as for `reauth`). */
+  async function revokeSelf(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
+    const frame = parseClientFrame(ROUTE.revoke, body);
+    const verified = await (await getVerifier()).verify(frame.token).catch((error: unknown) => {
+      const refusal =
+        error instanceof WsAuthError ? error : new IdentityError("unauthorized", "token rejected", { cause: error });
+      throw reauthRefused(caller, refusal, reasonOf(error) ?? "internal_error");
+    });
+    if (verified.userId !== caller.userId) {
+      throw reauthRefused(caller, new IdentityError("forbidden", "forbidden"), "token_of_another_user");
+    }
+    // Every connection of the caller's, this one included, gets `revoked` and is closed.
+    await revokeWith({ userId: caller.userId }, "self");
   }
 
   const channelCaller = (caller: ConnectionRecord): ChannelCaller => ({
@@ -291,6 +360,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
           return channels.unsubscribe(channelCaller(caller), parseClientFrame(ROUTE.unsubscribe, message.body).channel);
         case ROUTE.publish:
           return publish(caller, message.body);
+        case ROUTE.revoke:
+          return revokeSelf(caller, message.body);
       }
     },
 
@@ -303,6 +374,17 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     async fanOutJob(input) {
       if (!options.fanOut) throw new WsAuthError("internal", "no fan-out is configured");
       return options.fanOut.runJob(input);
+    },
+    async revoke(input, revokeOptions = {}) {
+      if (isEventBridgeEvent(input)) {
+        const { eventName, target } = parseCognitoAdminEvent(input);
+        if (!target) {
+          log.warn("Cognito admin event names no user; nothing revoked", { eventName });
+          return undefined;
+        }
+        return revokeWith(target, revokeOptions.source ?? eventName, revokeOptions);
+      }
+      return revokeWith(parseRevokeInput(input), revokeOptions.source ?? "api", revokeOptions);
     },
   };
 }

@@ -32,6 +32,8 @@ export const clientFrameSchemas = {
   ping: z.strictObject({ action: z.literal(ROUTE.ping) }),
   reauth: z.strictObject({ action: z.literal(ROUTE.reauth), token: z.string().min(1).max(LIMITS.maxTokenBytes) }),
   broadcast: z.strictObject({ action: z.literal(ROUTE.broadcast), data: z.json() }),
+  /** Revokes the caller's own sessions; `token` is the caller's current token (as for `reauth`). */
+  revoke: z.strictObject({ action: z.literal(ROUTE.revoke), token: z.string().min(1).max(LIMITS.maxTokenBytes) }),
   subscribe: z.strictObject({
     action: z.literal(ROUTE.subscribe),
     channel: channelNameSchema,
@@ -47,6 +49,7 @@ export type ClientFrame<R extends MessageRoute> = z.infer<(typeof clientFrameSch
 export type SendMessageFrame = ClientFrame<"sendmessage">;
 export type ReauthFrame = ClientFrame<"reauth">;
 export type BroadcastFrame = ClientFrame<"broadcast">;
+export type RevokeFrame = ClientFrame<"revoke">;
 export type SubscribeFrame = ClientFrame<"subscribe">;
 export type UnsubscribeFrame = ClientFrame<"unsubscribe">;
 export type PublishFrame = ClientFrame<"publish">;

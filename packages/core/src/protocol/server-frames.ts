@@ -56,6 +56,8 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("pong") }),
   z.object({ type: z.literal("reauthenticated"), expiresAt: z.iso.datetime() }),
+  /** The user's sessions were revoked (Sign out everywhere, an admin): the connection closes next. */
+  z.object({ type: z.literal("revoked"), notBefore: z.iso.datetime() }),
   z.object({ type: z.literal("error"), code: z.enum(ERROR_CODES), message: z.string() }),
   z.object({
     type: z.literal("subscribed"),
@@ -147,6 +149,7 @@ export const frames = {
   }),
   pong: (): ServerFrame => ({ type: "pong" }),
   reauthenticated: (tokenExp: number): ServerFrame => ({ type: "reauthenticated", expiresAt: iso(tokenExp * 1000) }),
+  revoked: (notBefore: number): ServerFrame => ({ type: "revoked", notBefore: iso(notBefore * 1000) }),
   error: (code: ErrorCode, message: string): ServerFrame => ({ type: "error", code, message }),
   subscribed: (channel: string, seq: number, members?: readonly Sender[]): ServerFrame => ({
     type: "subscribed",

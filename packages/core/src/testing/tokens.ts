@@ -85,6 +85,7 @@ export function tokenClaimsOf(identity: VerifiedToken): Record<string, unknown> 
       : {}),
     ...(identity.groups.length > 0 ? { "cognito:groups": identity.groups } : {}),
     exp: identity.tokenExp,
+    ...(identity.authTime !== undefined ? { auth_time: identity.authTime } : {}),
     token_use: identity.tokenUse,
   };
 }

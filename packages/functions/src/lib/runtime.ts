@@ -13,6 +13,7 @@ import {
   type FanOutDispatcher,
   type Realtime,
 } from "@wsauth/core/messaging";
+import { createRevocationStore } from "@wsauth/core/revocation";
 import { Resource } from "sst";
 
 /**
@@ -81,6 +82,7 @@ export function realtime(): Realtime {
     instance = createRealtime({
       store,
       channelStore,
+      revocations: createRevocationStore({ tableName, client: dynamo }),
       messenger,
       fanOut,
       verifier: () => sharedTokenVerifier(Resource),

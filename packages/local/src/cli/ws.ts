@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import { AdminGetUserCommand, CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createChannelStore } from "@wsauth/core/channel";
 import { type ConnectionRecord, createConnectionStore } from "@wsauth/core/connection";
@@ -11,6 +12,7 @@ import { toWsAuthError } from "@wsauth/core/errors";
 import { createLog } from "@wsauth/core/logging";
 import { createChannels, createMessenger } from "@wsauth/core/messaging";
 import { assertDataSize, frames, type JsonValue, parseJsonBody, SYSTEM_SENDER } from "@wsauth/core/protocol";
+import { createRevocationStore, type RevokeTarget, revokeUser } from "@wsauth/core/revocation";
 import { ToolingError } from "../runner";
 
 // This tool runs on the developer's Node (20 or later; deployed functions use a current Lambda runtime):
@@ -27,6 +29,8 @@ export const USAGE = `Usage:
   pnpm ws send --user <userId|username> '<json>'   push <json> to every live connection of a user
   pnpm ws publish <channel> '<json>'              publish <json> to a channel, as system
   pnpm ws list [--json]                            list live connections
+  pnpm ws revoke --user <sub|email>                refuse every token of the user signed in until now
+                                                   and close all of their live connections
 
 Where (default: the local stack, from ${LOCAL.outputsFile}):
   --outputs <file>        read tableName, managementEndpoint, region (and dynamoEndpoint) from this file
@@ -36,6 +40,39 @@ Where (default: the local stack, from ${LOCAL.outputsFile}):
 
 /** `pnpm ws publish` does what the `publish` route does, from a backend (as `system`). */
 const PUBLISH = ROUTE.publish;
+/** `pnpm ws revoke` does what the `Revoke` function does. */
+const REVOKE = ROUTE.revoke;
+/** A Cognito `sub`: `--user` names a user id when it has this shape, else the name they sign in with. */
+const SUB_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The sub of a sign-in name, from Cognito itself (AdminGetUser, with the caller's credentials; locally
+ * the emulator's): the registry knows only users who connected in the last hours.
+ */
+function cognitoResolver(target: WsTarget, credentials: ReturnType<typeof credentialsOf>) {
+  const { userPoolId } = target;
+  if (!userPoolId) return undefined;
+  return async (username: string): Promise<string | undefined> => {
+    const cognito = new CognitoIdentityProviderClient({
+      region: target.region,
+      ...(target.cognitoEndpoint ? { endpoint: target.cognitoEndpoint } : {}),
+      ...(credentials ? { credentials } : {}),
+    });
+    try {
+      const user = await cognito.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: username }));
+      return user.UserAttributes?.find((attribute) => attribute.Name === "sub")?.Value;
+    } catch (error) {
+      if ((error as { name?: string }).name === "UserNotFoundException") return undefined;
+      throw error;
+    } finally {
+      cognito.destroy();
+    }
+  };
+}
+
+function credentialsOf(target: WsTarget) {
+  return target.local ? { ...(target.localCredentials ?? LOCAL_CREDENTIALS) } : undefined;
+}
 
 /** Where the CLI sends its calls. */
 export interface WsTarget {
@@ -44,6 +81,10 @@ export interface WsTarget {
   region: string;
   /** Local only: dynalite's URL. */
   dynamoEndpoint?: string;
+  /** The user pool (`revoke` asks it for the sub of a sign-in name the registry does not know). */
+  userPoolId?: string;
+  /** Local only: the Cognito emulator's endpoint. */
+  cognitoEndpoint?: string;
   /** Local stack: dummy credentials instead of the default chain. */
   local: boolean;
   /** Local stack only: the credential pair its `@connections` API checks signatures against. */
@@ -122,7 +163,10 @@ export async function resolveTarget(flags: TargetFlags, rootDir: string): Promis
     throw new CliError(`${file} holds the outputs of ${found}, not "${stage}": ${hint}`);
   }
   const dynamoEndpoint = !stage && typeof outputs.dynamoEndpoint === "string" ? outputs.dynamoEndpoint : undefined;
+  const cognitoEndpoint = !stage && typeof outputs.cognitoEndpoint === "string" ? outputs.cognitoEndpoint : undefined;
   return {
+    ...(typeof outputs.userPoolId === "string" && outputs.userPoolId ? { userPoolId: outputs.userPoolId } : {}),
+    ...(cognitoEndpoint ? { cognitoEndpoint } : {}),
     tableName: requireString(outputs, "tableName", file),
     managementEndpoint: requireString(outputs, "managementEndpoint", file),
     region: flags.region ?? requireString(outputs, "region", file),
@@ -143,7 +187,7 @@ function localCredentialsOf(outputs: Record<string, unknown>): { accessKeyId: st
 
 function clientsFor(target: WsTarget) {
   // The local stack signs with its published pair; deployed stages use the default credential chain.
-  const credentials = target.local ? { ...(target.localCredentials ?? LOCAL_CREDENTIALS) } : undefined;
+  const credentials = credentialsOf(target);
   const dynamo = new DynamoDBClient({
     region: target.region,
     ...(target.dynamoEndpoint ? { endpoint: target.dynamoEndpoint } : {}),
@@ -184,7 +228,7 @@ export async function runWs(argv: string[], io: WsIo): Promise<number> {
     io.out(USAGE);
     return command || values.help ? 0 : 2;
   }
-  if (command !== "send" && command !== "list" && command !== PUBLISH) {
+  if (command !== "send" && command !== "list" && command !== PUBLISH && command !== REVOKE) {
     io.err(`unknown command "${command}"`);
     io.err(USAGE);
     return 2;
@@ -221,6 +265,30 @@ export async function runWs(argv: string[], io: WsIo): Promise<number> {
       });
       messenger.onGone((connectionId) => channels.removeConnection(connectionId));
       const report = await channels.publish("server", SYSTEM_SENDER, channel, data);
+      io.out(JSON.stringify(report));
+      return report.failed > 0 ? 1 : 0;
+    }
+    if (command === REVOKE) {
+      const user = values.user;
+      if (!user || rest.length > 0) throw new CliError("revoke needs --user <sub|email> and nothing else");
+      const messenger = createMessenger({ endpoint: target.managementEndpoint, store, client: clients.management });
+      const channels = createChannels({
+        store: createChannelStore({ tableName: target.tableName, client: clients.dynamo }),
+        messenger,
+        now: Date.now,
+        log: createLog("ws", { level: "warn" }),
+      });
+      const resolveUsername = cognitoResolver(target, credentialsOf(target));
+      const userTarget: RevokeTarget = SUB_PATTERN.test(user) ? { userId: user } : { username: user };
+      const report = await revokeUser(userTarget, {
+        store,
+        revocations: createRevocationStore({ tableName: target.tableName, client: clients.dynamo }),
+        messenger,
+        afterRemove: channels.removeConnection,
+        log: createLog("ws", { level: "warn" }),
+        source: "cli",
+        ...(resolveUsername ? { resolveUsername } : {}),
+      });
       io.out(JSON.stringify(report));
       return report.failed > 0 ? 1 : 0;
     }

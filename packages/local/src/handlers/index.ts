@@ -402,6 +402,7 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
       sweep: forward(JOB_HANDLERS.sweep),
       notify: forward(JOB_HANDLERS.notify),
       fanout: forward(JOB_HANDLERS.fanout),
+      revoke: forward(JOB_HANDLERS.revoke),
     },
     lambdaEndpoint,
     async asyncSettled() {

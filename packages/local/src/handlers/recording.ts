@@ -168,6 +168,34 @@ function instrument(base: { send: (...args: unknown[]) => unknown }, record: (ca
 }
 
 /**
+ * Code that calls an AWS JSON-protocol API over `fetch` instead of an SDK client (the authorizer's
+ * revocation lookup) is seen here: a request with an `X-Amz-Target` header (`DynamoDB_20120810.GetItem`)
+ * is recorded as that client's command, with the table from its JSON body.
+ */
+function recordJsonProtocolFetches(record: (call: RecordedAwsCall) => void): void {
+  const original = globalThis.fetch;
+  globalThis.fetch = function (this: unknown, input: Parameters<typeof fetch>[0], init?: RequestInit) {
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    const target = headers.get("x-amz-target");
+    if (target) {
+      const [prefix = "", operation = ""] = target.split(".");
+      const clientName = prefix.startsWith("DynamoDB") ? "DynamoDBClient" : `${prefix}Client`;
+      let body: CommandInput = {};
+      try {
+        body = typeof init?.body === "string" ? (JSON.parse(init.body) as CommandInput) : {};
+      } catch {
+        // an unreadable body still records the action
+      }
+      record({
+        module: currentModule.getStore() ?? LOADING,
+        ...describeAwsCall(clientName, `${operation}Command`, body),
+      });
+    }
+    return original.call(this, input, init);
+  } as typeof fetch;
+}
+
+/**
  * `Resource` from sst keeps the linked values in `globalThis.__SST_RESOURCE_RAW__` (created on first
  * import unless it exists). Created here first, as a proxy that notes each name a handler reads.
  */
@@ -198,9 +226,10 @@ export function installRecorders(
     seen.add(key);
     send();
   };
-  recordSdkCalls(packageDirs, (call) =>
-    once(`aws|${call.module}|${call.action}|${call.resource}`, () => post({ kind: "aws-call", call })),
-  );
+  const recordCall = (call: RecordedAwsCall) =>
+    once(`aws|${call.module}|${call.action}|${call.resource}`, () => post({ kind: "aws-call", call }));
+  recordSdkCalls(packageDirs, recordCall);
+  recordJsonProtocolFetches(recordCall);
   recordResourceReads((read) =>
     once(`res|${read.module}|${read.resource}`, () => post({ kind: "resource-read", read })),
   );
