@@ -1,6 +1,7 @@
 export { type ConnectionRecord, type ConnectionRow, decodeConnectionRow, encodeConnectionRow } from "./record";
 export {
   CONNECTION_SHARDS,
+  type ConnectionSlot,
   createConnectionEntity,
   createUsernameEntity,
   expireAtFor,
@@ -11,6 +12,8 @@ export {
   type ConnectionStore,
   type ConnectionStoreOptions,
   createConnectionStore,
+  type FrameCount,
+  type FrameWindow,
   isConditionalFailure,
   type NewConnection,
   type WalkOptions,

@@ -221,6 +221,51 @@ export const SWEEP = {
   reserveMs: 15 * 1000,
 } as const;
 
+/**
+ * Abuse limits of one user and one connection (the README's "Limits"). API Gateway has no per-user or
+ * per-connection limit, so these are ours; STAGE_THROTTLE below is the gateway's own safety valve.
+ *
+ * - `maxConnectionsPerUser`: live connections of one user; the next `$connect` is refused with 429.
+ *   Counted in one counter row per user (a set of its connections, changed by conditional updates),
+ *   not by the eventually consistent by-user index.
+ * - `message`: frames per connection on the routes that cost a fan-out (RATE_LIMITED_ROUTES): a fixed
+ *   window of `burst / ratePerSecond` seconds that admits `burst` frames, so `ratePerSecond` on average
+ *   and at most `burst` at once. An excess frame is answered `throttled`; the connection stays open.
+ */
+export const ABUSE_LIMITS = {
+  maxConnectionsPerUser: 10,
+  message: { ratePerSecond: 10, burst: 20 },
+  /**
+   * A counted connection younger than this may still be inside its `$connect` (the integration
+   * timeout, with room): a repair at the cap never drops it for lacking a row or a socket.
+   */
+  pendingConnectMs: 60 * 1000,
+} as const;
+
+/** Environment variables that override ABUSE_LIMITS; infra forwards them from the deploying shell. */
+export const ABUSE_LIMITS_ENV = {
+  maxConnectionsPerUser: "WSAUTH_MAX_CONNECTIONS_PER_USER",
+  messageRatePerSecond: "WSAUTH_MESSAGE_RATE_PER_SECOND",
+  messageBurst: "WSAUTH_MESSAGE_BURST",
+} as const;
+
+/** The routes whose frames are rate limited per connection (each one costs a fan-out). */
+export const RATE_LIMITED_ROUTES: readonly RouteKey[] = [ROUTE.sendmessage, ROUTE.publish, ROUTE.broadcast];
+
+/**
+ * Stage throttling of the WebSocket API (infra sets it on the stage; the local gateway enforces the
+ * same token buckets, one per route): requests per second and bucket size. Generous: it is the global
+ * safety valve against a flood, far above what the per-user and per-connection limits let one user do.
+ * `$connect` stays below the account's default of 500 new connections per second.
+ */
+export const STAGE_THROTTLE = {
+  default: { rateLimit: 1000, burstLimit: 500 },
+  routes: {
+    $connect: { rateLimit: 200, burstLimit: 100 },
+    broadcast: { rateLimit: 20, burstLimit: 20 },
+  } as Readonly<Partial<Record<RouteKey, { rateLimit: number; burstLimit: number }>>>,
+} as const;
+
 /** A registry row outlives its connection's 2 h cap by this much before TTL may delete it. */
 export const EXPIRE_MARGIN_SECONDS = 15 * 60;
 
