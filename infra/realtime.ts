@@ -44,12 +44,6 @@ function abuseLimitEnvironment(routeKey: string): Record<string, string> {
   return fromDeployingShell([ABUSE_LIMITS_ENV.messageRatePerSecond, ABUSE_LIMITS_ENV.messageBurst]);
 }
 
-/** Settled with the routes once they exist: the stage's route settings name them, and AWS wants them first. */
-let routesCreated: (routes: unknown[]) => void = () => {};
-const routesReady = new Promise<unknown[]>((resolve) => {
-  routesCreated = resolve;
-});
-
 /**
  * Handlers that verify tokens (the authorizer, `reauth`) share one policy and get the pool's signing
  * keys captured at deploy time (when available).
@@ -68,20 +62,11 @@ export const api = new sst.aws.ApiGatewayWebSocket(RESOURCE.api, {
     },
     // Stage throttling (STAGE_THROTTLE): the global safety valve, a token bucket per route; over it
     // API Gateway answers 429 to an upgrade and a "Too Many Requests" error frame to a message.
-    stage: (args, opts) => {
+    stage: (args) => {
       args.defaultRouteSettings = {
         throttlingRateLimit: STAGE_THROTTLE.default.rateLimit,
         throttlingBurstLimit: STAGE_THROTTLE.default.burstLimit,
       };
-      args.routeSettings = Object.entries(STAGE_THROTTLE.routes).map(([routeKey, settings]) => ({
-        routeKey,
-        throttlingRateLimit: settings.rateLimit,
-        throttlingBurstLimit: settings.burstLimit,
-      }));
-      opts.dependsOn = $util
-        .all([opts.dependsOn, routesReady])
-        .apply(([before, routes]) => [...[before ?? []].flat(), ...routes] as $util.Resource[]);
-      return undefined;
     },
   },
 });
@@ -107,7 +92,7 @@ export const fanOut = new sst.aws.Function(
   handler(JOB_HANDLERS.fanout, [table, api], { retries: FANOUT.retries, timeout: "60 seconds" }),
 );
 
-const routes = Object.entries(ROUTE_HANDLERS).map(([routeKey, module]) => {
+for (const [routeKey, module] of Object.entries(ROUTE_HANDLERS)) {
   // Every route handler records or reads connections and may post to them through @connections.
   // `reauth` also verifies a fresh token, like the authorizer; `broadcast` queues fan-out jobs.
   const limits = abuseLimitEnvironment(routeKey);
@@ -118,9 +103,8 @@ const routes = Object.entries(ROUTE_HANDLERS).map(([routeKey, module]) => {
       : routeKey === ROUTE.broadcast
         ? handler(module, [table, api, fanOut], extra)
         : handler(module, [table, api], extra);
-  return api.route(routeKey, definition, {
+  api.route(routeKey, definition, {
     name: module,
     ...(routeKey === ROUTE.connect ? { auth: { lambda: authorizer.id } } : {}),
   });
-});
-routesCreated(routes);
+}

@@ -3,6 +3,7 @@ export {
   CONNECTION_SHARDS,
   type ConnectionSlot,
   createConnectionEntity,
+  createUserConnectionsEntity,
   createUsernameEntity,
   expireAtFor,
   keysOf,

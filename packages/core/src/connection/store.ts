@@ -220,6 +220,7 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
   async function countFrame(connectionId: string, window: FrameWindow): Promise<FrameCount> {
     const nowMs = now();
     const current = Math.floor(nowMs / window.windowMs);
+    const { max } = window;
     const cutoff = Math.floor(nowMs / 1000);
     const key = { shard: shardOf(connectionId), connectionId };
     const increment = () =>
@@ -228,7 +229,7 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
         .add({ rateCount: 1 })
         .where(
           ({ expireAt, rateWindow, rateCount }, { gt, eq, lt }) =>
-            `${gt(expireAt, cutoff)} AND ${eq(rateWindow, current)} AND ${lt(rateCount, window.max)}`,
+            `${gt(expireAt, cutoff)} AND ${eq(rateWindow, current)} AND ${lt(rateCount, max)}`,
         )
         .go({ response: "all_new" });
     // Windows only move forward: a container whose clock lags cannot reopen a window already passed.
@@ -241,24 +242,42 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
             `${gt(expireAt, cutoff)} AND (${notExists(rateWindow)} OR ${lt(rateWindow, current)})`,
         )
         .go({ response: "all_new" });
-    // Seen in this window by this container: the window is open, so only an increment can succeed.
-    const attempts = lastWindows.get(connectionId) === current ? [increment] : [open, increment];
-    for (const attempt of attempts) {
-      try {
-        const { data } = await attempt();
+    /** The first of `attempts` the row's condition admits, or `undefined` when each was refused. */
+    const first = async (attempts: Array<typeof open>) => {
+      for (const attempt of attempts) {
+        try {
+          return (await attempt()).data;
+        } catch (error) {
+          if (!isConditionalFailure(error)) {
+            throw new DependencyError("connections table: count frame failed", { cause: error });
+          }
+        }
+      }
+      return undefined;
+    };
+    // Counted in this window by this container: the window is open (windows only move forward), so
+    // only an increment can succeed. Otherwise the window is probably new: open it, else count in it.
+    let attempts = lastWindows.get(connectionId) === current ? [increment] : [open, increment];
+    let record: ConnectionRecord | undefined;
+    for (let round = 0; round < 2; round++) {
+      const data = await first(attempts);
+      if (data) {
         if (lastWindows.size >= LAST_WINDOWS_MAX) lastWindows.clear();
         lastWindows.set(connectionId, current);
         return { outcome: "counted", record: decodeConnectionRow(data) };
-      } catch (error) {
-        if (!isConditionalFailure(error)) {
-          throw new DependencyError("connections table: count frame failed", { cause: error });
-        }
       }
+      // Refused: the window is full, there is no live row, or another frame moved the window in between.
+      const { data: row } = await dynamo("get", () => connections.get(key).go({ consistent: true }));
+      record = row ? decodeConnectionRow(row) : undefined;
+      if (!record || !isLive(record)) return { outcome: "unregistered" };
+      const seen = row?.rateWindow ?? Number.NEGATIVE_INFINITY;
+      if (seen > current || (seen === current && (row?.rateCount ?? 0) >= max)) {
+        return { outcome: "throttled", record };
+      }
+      attempts = seen === current ? [increment] : [open];
     }
-    // Refused: the window is full, or there is no live row (gone, or not yet written).
-    const { data } = await dynamo("get", () => connections.get(key).go());
-    const record = data ? decodeConnectionRow(data) : undefined;
-    return record && isLive(record) ? { outcome: "throttled", record } : { outcome: "unregistered" };
+    // Still racing after a second round: other frames of this connection are filling the window.
+    return record ? { outcome: "throttled", record } : { outcome: "unregistered" };
   }
 
   async function register(

@@ -122,9 +122,16 @@ export const FANOUT = {
  */
 export const TABLE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   authorizer: [],
-  /** Records the connection and the user's sign-in name. */
-  connect: ["dynamodb:PutItem"],
-  /** Deletes the connection, its subscriptions and its presence (a last tab's leave updates the set). */
+  /**
+   * Records the connection and the user's sign-in name, and counts it for the user (a conditional
+   * update). At the cap it reads the count and the counted rows, and prunes the ones the gateway no
+   * longer has, with their channel rows (as a send that meets a 410 does).
+   */
+  connect: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+  /**
+   * Deletes the connection (and takes it out of its user's count), its subscriptions and its presence
+   * (a last tab's leave updates the set).
+   */
   disconnect: ["dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"],
   /**
    * Message routes read the sender's row; a send that meets a closed connection deletes its row and
@@ -134,7 +141,10 @@ export const TABLE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   ping: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"],
   /** Lists the caller's other connections. */
   whoami: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
-  /** Finds the target's connections by user id or sign-in name. */
+  /**
+   * Finds the target's connections by user id or sign-in name. Like `publish` and `broadcast`, it
+   * counts the frame on the sender's row (an UpdateItem that returns the row; a GetItem when refused).
+   */
   sendmessage: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
   /** Extends the connection's token expiry in place. */
   reauth: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
@@ -253,17 +263,18 @@ export const ABUSE_LIMITS_ENV = {
 export const RATE_LIMITED_ROUTES: readonly RouteKey[] = [ROUTE.sendmessage, ROUTE.publish, ROUTE.broadcast];
 
 /**
- * Stage throttling of the WebSocket API (infra sets it on the stage; the local gateway enforces the
- * same token buckets, one per route): requests per second and bucket size. Generous: it is the global
- * safety valve against a flood, far above what the per-user and per-connection limits let one user do.
- * `$connect` stays below the account's default of 500 new connections per second.
+ * Stage throttling of the WebSocket API: the stage's default route settings, so every route (`$connect`
+ * and each message route) has its own token bucket of this rate (requests per second) and size. infra
+ * sets it on the stage; the local gateway enforces the same buckets. Generous: it is the global safety
+ * valve against a flood, far above what the per-user and per-connection limits let one user do (the
+ * account's own quota of 500 new connections per second binds `$connect` first).
+ *
+ * Per-route overrides (`routeSettings`) are not used: AWS refuses route settings that name a route
+ * that does not exist yet, SST's `ApiGatewayWebSocket` creates its stage before any route, and making
+ * the stage wait for the routes deadlocks the deploy (the routes' functions wait on the API's stage).
  */
 export const STAGE_THROTTLE = {
   default: { rateLimit: 1000, burstLimit: 500 },
-  routes: {
-    $connect: { rateLimit: 200, burstLimit: 100 },
-    broadcast: { rateLimit: 20, burstLimit: 20 },
-  } as Readonly<Partial<Record<RouteKey, { rateLimit: number; burstLimit: number }>>>,
 } as const;
 
 /** A registry row outlives its connection's 2 h cap by this much before TTL may delete it. */
