@@ -219,7 +219,7 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
 
   async function countFrame(connectionId: string, window: FrameWindow): Promise<FrameCount> {
     const nowMs = now();
-    const current = Math.floor(nowMs / window.windowMs);
+    let current = Math.floor(nowMs / window.windowMs);
     const { max } = window;
     const cutoff = Math.floor(nowMs / 1000);
     const key = { shard: shardOf(connectionId), connectionId };
@@ -271,9 +271,9 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
       record = row ? decodeConnectionRow(row) : undefined;
       if (!record || !isLive(record)) return { outcome: "unregistered" };
       const seen = row?.rateWindow ?? Number.NEGATIVE_INFINITY;
-      if (seen > current || (seen === current && (row?.rateCount ?? 0) >= max)) {
-        return { outcome: "throttled", record };
-      }
+      // A frame of a later window was counted meanwhile: this one counts in that window too.
+      if (seen > current) current = seen;
+      if (seen === current && (row?.rateCount ?? 0) >= max) return { outcome: "throttled", record };
       attempts = seen === current ? [increment] : [open];
     }
     // Still racing after a second round: other frames of this connection are filling the window.

@@ -128,6 +128,28 @@ describe("abuse limits on the local stack, black-box over real sockets", () => {
     }
   }, 60_000);
 
+  it("sweeps through the handler pool as the cron does: a lost connection past its token's expiry frees its place", async () => {
+    const client = dynamo();
+    const store = createConnectionStore({ tableName: stack.outputs.tableName, client });
+    const userId = userIdOf(bob);
+    const expired = {
+      userId,
+      username: "bob@example.com",
+      groups: [],
+      tokenExp: Math.floor(Date.now() / 1000) - 60,
+      transport: "subprotocol" as const,
+    };
+    try {
+      await store.register({ connectionId: "expired-lost=", identity: expired, connectedAt: Date.now() });
+      expect((await store.countedConnections(userId)).map((slot) => slot.connectionId)).toContain("expired-lost=");
+      expect(await stack.sweep()).toMatchObject({ closed: 1, gone: 1 });
+      expect(await store.get("expired-lost=")).toBeUndefined();
+      expect((await store.countedConnections(userId)).map((slot) => slot.connectionId)).not.toContain("expired-lost=");
+    } finally {
+      client.destroy();
+    }
+  }, 60_000);
+
   it("answers a burst of 100 sendmessage frames with throttled errors and keeps the socket open", async () => {
     const opened = await openSocket(stack.outputs.webSocketUrl, alice.idToken);
     if (!opened.ok) throw new Error(`refused with ${opened.status}`);
