@@ -160,6 +160,17 @@ describe("abuse limits in the core (dynalite + @connections over HTTP)", () => {
     expect(sent.filter((name) => name !== "QueryCommand")).toEqual(["UpdateItemCommand"]);
   });
 
+  it("names the channel of a throttled publish, as a client matches refusals to its calls", async () => {
+    const id = await connect();
+    const body = JSON.stringify({ action: "publish", channel: "public/busy", data: 1 });
+    const publish = () => realtime.receive("publish", { connectionId: id, authorizer: undefined, body });
+    for (let n = 1; n <= limits.message.burst; n++) await publish();
+    await expect(publish()).rejects.toMatchObject({
+      code: "throttled",
+      message: expect.stringMatching(/^publish public\/busy: too many frames/),
+    });
+  });
+
   it("does not count a frame of an unknown connection or write a row for it", async () => {
     await expect(
       realtime.receive("publish", {

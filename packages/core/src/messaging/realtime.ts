@@ -290,9 +290,12 @@ export function createRealtime(options: RealtimeOptions): Realtime {
         throw new IdentityError("token_expired", "the token of this connection has expired");
       }
       if (throttled) {
+        // A refused publish names its channel, as its other refusals do (clients match them to the call).
+        const about =
+          route === ROUTE.publish ? `publish ${parseClientFrame(ROUTE.publish, message.body).channel}: ` : "";
         throw new LimitError(
           "throttled",
-          `too many frames: at most ${frameWindow.max} per ${frameWindow.windowMs / 1000} s on ${RATE_LIMITED_ROUTES.join(", ")}; try again shortly`,
+          `${about}too many frames: at most ${frameWindow.max} per ${frameWindow.windowMs / 1000} s on ${RATE_LIMITED_ROUTES.join(", ")}; try again shortly`,
         );
       }
       switch (route) {
