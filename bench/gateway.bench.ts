@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
-import { signInDemoUser, startTestStack } from "@wsauth/local/testing";
+import { LOAD_LIMITS, signInDemoUser, startTestStack } from "@wsauth/local/testing";
 import type { BenchStack } from "./lib/bench-stack";
 import { closeAll, connectMany, connectPlain, type RealtimeClient } from "./lib/clients";
 import { startRawEchoServer } from "./lib/raw-server";
@@ -97,7 +97,7 @@ export async function runGatewayBench(env: BenchStack, options: { rounds?: numbe
     10,
   );
   // The same stack with a single handler worker, as the local stack ran before the pool.
-  const single = await startTestStack({ quiet: true, handlerWorkers: 1 });
+  const single = await startTestStack({ quiet: true, handlerWorkers: 1, ...LOAD_LIMITS });
   const singleTokens = await Promise.all([signInDemoUser(single.outputs, 0), signInDemoUser(single.outputs, 1)]);
   const singleClients = await connectMany(
     single.outputs.webSocketUrl,

@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import { createConnectionStore } from "@wsauth/core/connection";
 import { FANOUT, ROUTE, SUBPROTOCOL } from "@wsauth/core/constants";
 import { localDynamoClient } from "@wsauth/local/dynamo";
-import { signInDemoUser, startTestStack, type TestStack } from "@wsauth/local/testing";
+import { LOAD_LIMITS, signInDemoUser, startTestStack, type TestStack } from "@wsauth/local/testing";
 import WebSocket from "ws";
 import { startTcpRelay, type TcpRelay } from "../test/helpers/tcp-relay";
 import { lineChart } from "./lib/chart";
@@ -101,6 +101,7 @@ export async function runScaleBench(options: { sizes?: readonly number[]; worker
   let relay: TcpRelay | undefined;
   const stack: TestStack = await startTestStack({
     quiet: true,
+    ...LOAD_LIMITS,
     ...(options.workers ? { handlerWorkers: options.workers } : {}),
     routeDependencies: async (direct) => {
       const management = new URL(direct.managementEndpoint);

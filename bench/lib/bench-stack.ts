@@ -1,4 +1,4 @@
-import { startTestStack, type TestStack } from "@wsauth/local/testing";
+import { LOAD_LIMITS, startTestStack, type TestStack } from "@wsauth/local/testing";
 import { createLoadUsers, type LoadUser } from "./users";
 
 /** The local stack a benchmark runs against: every port ephemeral, quiet, with signed-in users. */
@@ -9,7 +9,7 @@ export interface BenchStack {
 }
 
 export async function startBenchStack(userCount: number): Promise<BenchStack> {
-  const stack = await startTestStack({ quiet: true });
+  const stack = await startTestStack({ quiet: true, ...LOAD_LIMITS });
   try {
     const users = await createLoadUsers(stack.outputs, userCount, "bench");
     return {

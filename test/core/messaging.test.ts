@@ -40,6 +40,9 @@ const verifier: ReauthVerifier = {
   },
 };
 
+/** Limits these tests never reach: they exercise other rules (the limits have their own tests). */
+const ROOMY_LIMITS = { maxConnectionsPerUser: 1000, message: { ratePerSecond: 1000, burst: 1000 } };
+
 describe("messenger and routes (dynalite + @connections over HTTP)", () => {
   let dynamo: LocalDynamo;
   let gateway: ConnectionsServer;
@@ -69,7 +72,7 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     });
     messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, concurrency: 4, now });
     channelStore = createChannelStore({ tableName, client, now });
-    realtime = createRealtime({ store, channelStore, messenger, verifier, now });
+    realtime = createRealtime({ store, channelStore, messenger, verifier, now, limits: ROOMY_LIMITS });
   });
 
   let next = 0;
@@ -215,7 +218,7 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
         return verifier.verify(token);
       },
     };
-    realtime = createRealtime({ store, channelStore, messenger, verifier: failing, now });
+    realtime = createRealtime({ store, channelStore, messenger, verifier: failing, now, limits: ROOMY_LIMITS });
     refusals.push(["unknown-key", "unauthorized"], ["old", "token_expired"]);
     const messages = new Map<string, Set<string>>();
     for (const [token, code] of refusals) {
@@ -332,7 +335,7 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
         }
       },
     };
-    const sweeper = createRealtime({ store: watched, channelStore, messenger, verifier, now });
+    const sweeper = createRealtime({ store: watched, channelStore, messenger, verifier, now, limits: ROOMY_LIMITS });
     const minute = Math.floor((T0 + 120_000) / SWEEP.intervalMs);
     for (const offset of [0, 1, 2]) {
       clock = (minute + offset) * SWEEP.intervalMs;
@@ -376,7 +379,14 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
       },
     };
     clock = T0 + 120_000;
-    const report = await createRealtime({ store: interleaved, channelStore, messenger, verifier, now }).sweep();
+    const report = await createRealtime({
+      store: interleaved,
+      channelStore,
+      messenger,
+      verifier,
+      now,
+      limits: ROOMY_LIMITS,
+    }).sweep();
     expect(report).toMatchObject({ renewed: 1, closed: 1, failed: 0 });
     expect(gateway.closed()).toContain(stale);
     expect(gateway.closed()).not.toContain(racing);

@@ -95,6 +95,8 @@ let crowd: Array<Awaited<ReturnType<typeof open>>> = [];
 beforeAll(async () => {
   process.env.WSAUTH_LOG_LEVEL = "error";
   stack = await startTestStack({
+    // The bulk broadcast below holds more of bob's sockets than the per-user cap allows.
+    abuseLimits: { maxConnectionsPerUser: FANOUT.inlineMax + 100 },
     recorder: {
       everyCall: true,
       awsCall: (call) => calls.push(call),
@@ -115,7 +117,7 @@ afterAll(async () => {
 });
 
 describe("AWS calls per user-visible operation (recorded on the local stack)", () => {
-  it("connect and disconnect: authorizer (1 revocation read), $connect (2 writes), $disconnect (1 delete, 1 query for its channels)", async () => {
+  it("connect and disconnect: authorizer (1 revocation read), $connect (3 writes), $disconnect (2 writes, 1 query for its channels)", async () => {
     const counts = await measure("connect + disconnect", async () => {
       const { socket } = await open(alice);
       await new Promise<void>((resolve) => {
@@ -125,9 +127,10 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
     });
     expect(counts.invocations).toEqual({ authorizer: 1, connect: 1, disconnect: 1 });
     // The GetItem is the authorizer's read of the user's revocation record (at most one per connect,
-    // none while the container's lookup of that user is cached). The Query finds the connection's
-    // channel subscriptions (none here), which `$disconnect` removes.
-    expect(counts.dynamodb).toEqual({ GetItem: 1, PutItem: 2, DeleteItem: 1, Query: 1 });
+    // none while the container's lookup of that user is cached). `$connect`: the user's count (a
+    // conditional UpdateItem), the sign-in name and the connection. `$disconnect`: the row, the count
+    // again, and a Query for the connection's channel subscriptions (none here), which it removes.
+    expect(counts.dynamodb).toEqual({ GetItem: 1, PutItem: 2, UpdateItem: 2, DeleteItem: 1, Query: 1 });
     expect(counts.posts).toBe(0);
   });
 
@@ -165,8 +168,9 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
       await until(() => targets.every((target) => target.frames.some((frame) => frame.type === "message")));
     });
     expect(counts.invocations).toEqual({ sendmessage: 1 });
-    // The sender's row, then the target's connections by user id.
-    expect(counts.dynamodb).toEqual({ GetItem: 1, Query: 1 });
+    // The sender's row, read by the update that counts the frame against its rate limit, then the
+    // target's connections by user id.
+    expect(counts.dynamodb).toEqual({ UpdateItem: 1, Query: 1 });
     expect(counts.posts).toBe(4); // 3 deliveries + the sender's receipt
   });
 
@@ -180,9 +184,9 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
     const recipients = counts.posts - 1;
     expect(recipients).toBeGreaterThanOrEqual(6);
     expect(counts.invocations).toMatchObject({ broadcast: 1 });
-    // Its own row and the sender's revocation record, then one Query per registry shard (one page each
-    // at this size).
-    expect(counts.dynamodb).toEqual({ GetItem: 2, Query: 8 });
+    // Its own row, counted as a rate-limited frame (an UpdateItem in place of the read), the sender's
+    // revocation record, then one Query per registry shard (one page each at this size).
+    expect(counts.dynamodb).toEqual({ UpdateItem: 1, GetItem: 1, Query: 8 });
     expect(counts.lambdaInvokes).toBe(0);
   });
 
@@ -208,9 +212,9 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
     const jobs = Math.ceil(recipients / FANOUT.jobSize);
     expect(counts.lambdaInvokes).toBe(jobs);
     expect(counts.invocations).toEqual({ broadcast: 1, fanout: jobs });
-    // The route: its own row, the sender's revocation record and the registry walk. Each job: one
-    // marker read, batched marker writes.
-    expect(counts.dynamodb.GetItem).toBe(2 + jobs);
+    // The route: its own row (counted as a rate-limited frame), the sender's revocation record and the
+    // registry walk. Each job: one marker read, batched marker writes.
+    expect(counts.dynamodb.GetItem).toBe(1 + jobs);
     expect(counts.dynamodb.Query ?? 0).toBeLessThanOrEqual(8 * 2);
     expect(counts.dynamodb.DeleteItem ?? 0).toBe(0);
     expect(total(counts.dynamodb)).toBeLessThan(recipients / 4);
@@ -261,8 +265,9 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
       await until(() => readers.every((reader) => reader.frames.some((frame) => frame.type === "event")));
     });
     expect(counts.invocations).toEqual({ publish: 1 });
-    // Its own row; the seq (UpdateItem, which also returns the joining marks), history, the subscribers.
-    expect(counts.dynamodb).toEqual({ GetItem: 1, UpdateItem: 1, PutItem: 1, Query: 1 });
+    // Its own row, counted as a rate-limited frame (an UpdateItem in place of the read); the seq
+    // (UpdateItem, which also returns the joining marks), history, the subscribers.
+    expect(counts.dynamodb).toEqual({ UpdateItem: 2, PutItem: 1, Query: 1 });
     expect(counts.posts).toBe(readers.length + 1);
   });
 
@@ -282,12 +287,52 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
     expect(counts.lambdaInvokes).toBe(jobs);
     expect(counts.invocations).toEqual({ publish: 1, fanout: jobs });
     expect(counts.posts).toBe(crowd.length + 1);
-    // The route: its own row, the seq, history, the subscribers. Each job: a marker read, batched writes.
-    expect(counts.dynamodb.GetItem).toBe(1 + jobs);
+    // The route: its own row (a rate-limited frame's UpdateItem), the seq, history, the subscribers.
+    // Each job: a marker read, batched writes.
+    expect(counts.dynamodb.GetItem).toBe(jobs);
     expect(counts.dynamodb.PutItem).toBe(1);
     expect(counts.dynamodb.DeleteItem ?? 0).toBe(0);
     expect(total(counts.dynamodb)).toBeLessThan(crowd.length / 4);
   }, 120_000);
+  it("a burst of rate-limited frames: one write per frame, and a read only for a throttled one", async () => {
+    const sender = await open(alice);
+    sockets.push(sender.socket);
+    const frames = 30;
+    const counts = await measure("burst of 30 sendmessage frames", async () => {
+      for (let n = 0; n < frames; n++) {
+        sender.socket.send(JSON.stringify({ action: ROUTE.sendmessage, to: "nobody@example.com", data: { n } }));
+      }
+      await until(
+        () => sender.frames.filter((frame) => frame.type === "sent" || frame.type === "error").length >= frames,
+      );
+    });
+    const throttled = sender.frames.filter((frame) => frame.type === "error").length;
+    expect(throttled).toBeGreaterThan(0);
+    expect(counts.invocations).toEqual({ sendmessage: frames });
+    // One conditional UpdateItem per frame when frames come one after another (the container knows
+    // its window is open). Frames that race the one opening a window (here all 30 arrive at once)
+    // pay one refused update more; a refused frame reads the row (a strongly consistent GetItem) to
+    // tell a full window from a missing row, and is answered `throttled`.
+    expect(counts.dynamodb.UpdateItem).toBeGreaterThanOrEqual(frames);
+    expect(counts.dynamodb.UpdateItem).toBeLessThanOrEqual(2 * frames);
+    expect(counts.dynamodb.GetItem).toBeGreaterThanOrEqual(throttled);
+    expect(counts.dynamodb.GetItem).toBeLessThanOrEqual(frames);
+    expect(counts.posts).toBe(frames);
+  });
+
+  it("rate-limited frames one after another: one write per frame in place of the read", async () => {
+    const sender = await open(alice);
+    sockets.push(sender.socket);
+    const frames = 5;
+    const counts = await measure("5 sendmessage frames, one after another", async () => {
+      for (let n = 1; n <= frames; n++) {
+        sender.socket.send(JSON.stringify({ action: ROUTE.sendmessage, to: bobId, data: { n } }));
+        await until(() => sender.frames.filter((frame) => frame.type === "sent").length >= n);
+      }
+    });
+    expect(counts.invocations).toEqual({ sendmessage: frames });
+    expect(counts.dynamodb).toEqual({ UpdateItem: frames, Query: frames });
+  });
 
   it("an idle hour: the keep-alive pings and one reauth, no DynamoDB call for the pings", () => {
     const ping = results["keep-alive ping"];

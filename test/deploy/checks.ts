@@ -1,13 +1,17 @@
 import {
+  ABUSE_LIMITS_ENV,
   AUTHORIZER_HANDLER,
   AUTHORIZER_IDENTITY_SOURCES,
   CONNECTIONS_TABLE,
   JOB_HANDLERS,
   JWKS_SNAPSHOT_ENV,
+  RATE_LIMITED_ROUTES,
   REVOCATION,
   ROUTE,
   ROUTE_HANDLERS,
   ROUTE_SELECTION_EXPRESSION,
+  type RouteKey,
+  STAGE_THROTTLE,
   TABLE_ACTIONS,
   TOKEN_POLICY_ENV,
   WEB_CLIENT_AUTH_FLOWS,
@@ -24,7 +28,7 @@ export interface GraphResource {
   id: string;
   arn?: string;
   inputs: Record<string, unknown> & { name?: string };
-  options: { protect: boolean; retainOnDelete: boolean; parent?: string; custom?: boolean };
+  options: { protect: boolean; retainOnDelete: boolean; parent?: string; custom?: boolean; dependsOn?: string[] };
 }
 export interface IamStatement {
   Effect: string;
@@ -243,6 +247,49 @@ export function checkTokenVerifierEnvironment(graph: Graph, shellEnv: Record<str
     if (!verifier && jwks !== undefined) fail(`${fn.name} carries a JWKS snapshot it does not need`);
     for (const name of TOKEN_POLICY_ENV) {
       const expected = verifier ? shellEnv[name] || undefined : undefined;
+      if (fn.environment[name] !== expected) {
+        fail(`${fn.name} has ${name}=${String(fn.environment[name])}, expected ${String(expected)}`);
+      }
+    }
+  }
+}
+
+/**
+ * The stage throttles as STAGE_THROTTLE declares them: its default route settings (a bucket of that
+ * size and rate for every route), and no per-route settings (see STAGE_THROTTLE for why).
+ */
+export function checkStageThrottle(graph: Graph): void {
+  const stages = resourcesOf(graph, "aws:apigatewayv2/stage:Stage");
+  if (stages.length !== 1) fail(`expected one stage, found ${stages.length}`);
+  const stage = stages[0] as GraphResource;
+  const defaults = stage.inputs.defaultRouteSettings as Record<string, unknown> | undefined;
+  const expected = STAGE_THROTTLE.default;
+  if (defaults?.throttlingRateLimit !== expected.rateLimit || defaults?.throttlingBurstLimit !== expected.burstLimit) {
+    fail(`the stage's default route throttle is ${JSON.stringify(defaults)}, not ${JSON.stringify(expected)}`);
+  }
+  const routeSettings = (stage.inputs.routeSettings as unknown[] | undefined) ?? [];
+  if (routeSettings.length > 0) fail(`the stage has route settings ${JSON.stringify(routeSettings)}`);
+}
+
+/**
+ * The abuse limits of the deploying shell reach the functions that enforce them, and no others:
+ * `$connect` the connection cap, the rate-limited routes the frame rate.
+ */
+export function checkAbuseLimitEnvironment(graph: Graph, shellEnv: Record<string, string | undefined>): void {
+  const frameSettings = [ABUSE_LIMITS_ENV.messageRatePerSecond, ABUSE_LIMITS_ENV.messageBurst];
+  for (const fn of graph.functions) {
+    const module = moduleOf(fn);
+    if (module === undefined) continue;
+    const routeKey = Object.entries(ROUTE_HANDLERS).find(([, name]) => name === module)?.[0];
+    const wanted = new Set<string>(
+      routeKey === ROUTE.connect
+        ? [ABUSE_LIMITS_ENV.maxConnectionsPerUser]
+        : RATE_LIMITED_ROUTES.includes(routeKey as RouteKey)
+          ? frameSettings
+          : [],
+    );
+    for (const name of Object.values(ABUSE_LIMITS_ENV)) {
+      const expected = wanted.has(name) ? shellEnv[name] || undefined : undefined;
       if (fn.environment[name] !== expected) {
         fail(`${fn.name} has ${name}=${String(fn.environment[name])}, expected ${String(expected)}`);
       }

@@ -1,17 +1,21 @@
 import {
+  ABUSE_LIMITS_ENV,
   AUTHORIZER_HANDLER,
   JWKS_SNAPSHOT_ENV,
   ROUTE,
   ROUTE_HANDLERS,
+  STAGE_THROTTLE,
   TABLE_ACTIONS,
   TOKEN_POLICY_ENV,
 } from "@wsauth/core/constants";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  checkAbuseLimitEnvironment,
   checkApi,
   checkNarrowIam,
   checkRemoval,
   checkRevocationRule,
+  checkStageThrottle,
   checkTokenVerifierEnvironment,
   checkWebClientAuthFlows,
   functionFor,
@@ -31,6 +35,9 @@ const TOKEN = "graph-test-session-token-abcdefghij";
 const personalShell = deployShell({
   [TOKEN_POLICY_ENV[0]]: "true",
   [TOKEN_POLICY_ENV[1]]: "admins,ops",
+  [ABUSE_LIMITS_ENV.maxConnectionsPerUser]: "4",
+  [ABUSE_LIMITS_ENV.messageRatePerSecond]: "3",
+  [ABUSE_LIMITS_ENV.messageBurst]: "6",
   AWS_ACCESS_KEY_ID: "AKIAGRAPHTEST",
   AWS_SECRET_ACCESS_KEY: SECRET,
   AWS_SESSION_TOKEN: TOKEN,
@@ -185,6 +192,55 @@ describe("the deploy graph", () => {
     ).toThrow(`has ${TOKEN_POLICY_ENV[0]}=undefined, expected true`);
     // The same graph checked against a shell without the settings: they must not appear from nowhere.
     expect(() => checkTokenVerifierEnvironment(personal, plainShell)).toThrow(`expected undefined`);
+  });
+
+  it("throttles every route of the stage with the values of STAGE_THROTTLE", () => {
+    for (const graph of [personal, production, dev]) checkStageThrottle(graph);
+    const stageOf = (graph: Graph) => resourcesOf(graph, "aws:apigatewayv2/stage:Stage")[0];
+    expect(() =>
+      checkStageThrottle(
+        mutated(personal, (graph) => {
+          const settings = stageOf(graph)?.inputs.defaultRouteSettings as Record<string, number>;
+          settings.throttlingBurstLimit = STAGE_THROTTLE.default.burstLimit + 1;
+        }),
+      ),
+    ).toThrow("default route throttle");
+    expect(() =>
+      checkStageThrottle(
+        mutated(personal, (graph) => {
+          const stage = stageOf(graph);
+          if (stage) stage.inputs.routeSettings = [{ routeKey: ROUTE.whoami, throttlingRateLimit: 1 }];
+        }),
+      ),
+    ).toThrow("route settings");
+  });
+
+  it("fails the stage throttle check when infra/realtime.ts stops setting the stage's throttle", async () => {
+    const app = mutableApp();
+    try {
+      app.edit("infra/realtime.ts", "args.defaultRouteSettings = {", "args.defaultRouteSettings = undefined && {");
+      const graph = await evaluate({ stage: "alice", env: plainShell, root: app.root });
+      expect(() => checkStageThrottle(graph)).toThrow("default route throttle is undefined");
+    } finally {
+      app.remove();
+    }
+  }, 120_000);
+
+  it("gives $connect and the rate-limited routes the abuse limits of the deploying shell, and no other function", () => {
+    checkAbuseLimitEnvironment(personal, personalShell);
+    checkAbuseLimitEnvironment(production, plainShell);
+    expect(functionFor(personal, ROUTE_HANDLERS.$connect).environment[ABUSE_LIMITS_ENV.maxConnectionsPerUser]).toBe(
+      "4",
+    );
+    expect(() => checkAbuseLimitEnvironment(personal, plainShell)).toThrow("expected undefined");
+    expect(() =>
+      checkAbuseLimitEnvironment(
+        mutated(personal, (graph) => {
+          functionFor(graph, ROUTE_HANDLERS.whoami).environment[ABUSE_LIMITS_ENV.messageBurst] = "6";
+        }),
+        personalShell,
+      ),
+    ).toThrow("expected undefined");
   });
 
   it("grants no wildcard, scan or batch action, and each function exactly its table actions", () => {

@@ -1,5 +1,5 @@
 import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createConnectionEntity, createUsernameEntity } from "@wsauth/core/connection";
+import { createConnectionEntity, createUserConnectionsEntity, createUsernameEntity } from "@wsauth/core/connection";
 import { CONNECTIONS_TABLE } from "@wsauth/core/constants";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -125,6 +125,7 @@ describe("the connections table", () => {
     const entities = {
       connection: createConnectionEntity(client, TABLE_NAME),
       username: createUsernameEntity(client, TABLE_NAME),
+      userConnections: createUserConnectionsEntity(client, TABLE_NAME),
     };
     for (const [label, entity] of Object.entries(entities)) {
       expect(modelDifferences(entity as unknown as { schema: Model }, deployed, label)).toEqual([]);

@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { encodeAuthorizerContext } from "@wsauth/core/auth";
 import { createChannelStore } from "@wsauth/core/channel";
-import { createConnectionStore, expireAtFor } from "@wsauth/core/connection";
+import { createConnectionEntity, createConnectionStore, expireAtFor, shardOf } from "@wsauth/core/connection";
 import {
+  ABUSE_LIMITS,
   AUTHORIZER_HANDLER,
   FANOUT,
   LIMITS,
@@ -31,11 +32,10 @@ import { deployShell, evaluate, mutated } from "./graph";
 
 /**
  * Grants that the tests cannot see used, and why. The `Realtime` link grants `@connections` access to
- * every function linked to it; these two build the shared runtime (which reads the endpoint) but
- * never send.
+ * every function linked to it; `$disconnect` builds the shared runtime (which reads the endpoint) but
+ * never calls it.
  */
 const UNUSED_GRANTS: Record<string, readonly string[]> = {
-  connect: ["execute-api:ManageConnections"],
   disconnect: ["execute-api:ManageConnections"],
 };
 
@@ -264,6 +264,36 @@ beforeAll(async () => {
     });
     await bobSocket.next("event");
     await stack.handlers.asyncSettled();
+
+    // A frame over the per-connection rate on each rate-limited route: the refused count, then the read
+    // that tells a full window from a missing row (the window was filled by a container whose clock is
+    // ahead), answered `throttled` (to a connection that vanished meanwhile: its 410 prunes it).
+    const rateLimited = [
+      [ROUTE.sendmessage, { action: ROUTE.sendmessage, to: bobClaims.email, data: 1 }],
+      [ROUTE.publish, { action: ROUTE.publish, channel: topic, data: 1 }],
+      [ROUTE.broadcast, { action: ROUTE.broadcast, data: 1 }],
+    ] as const;
+    for (const [routeKey, body] of rateLimited) {
+      const connectionId = await vanishedSubscriber(aliceClaims, [room]);
+      await createConnectionEntity(client, outputs.tableName)
+        .patch({ shard: shardOf(connectionId), connectionId })
+        .set({ rateWindow: Number.MAX_SAFE_INTEGER, rateCount: ABUSE_LIMITS.message.burst })
+        .go();
+      const authorizer = { principalId: aliceClaims.sub, ...encodeAuthorizerContext(identityOf(aliceClaims)) };
+      await stack.handlers.routes[routeKey]?.(
+        messageEvent(routeKey, JSON.stringify(body), { connectionId, authorizer }),
+        lambdaContext,
+      );
+    }
+
+    // A connect at the per-user cap, held by connections that vanished minutes ago: `$connect` repairs
+    // the count (each is checked with the gateway, answers 410 and is pruned with its channel rows).
+    const longAgo = Date.now() - 5 * 60_000;
+    await pMap(Array.from({ length: ABUSE_LIMITS.maxConnectionsPerUser }), () =>
+      vanishedSubscriber(aliceClaims, [room], longAgo),
+    );
+    const capped = await open(outputs.webSocketUrl, [SUBPROTOCOL, alice.idToken]);
+    await capped.close();
 
     // The jobs: a push to a user (one live connection, one vanished) and a sweep that closes a
     // connection past the 2 h cap.

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { FANOUT, ROUTE, SUBPROTOCOL } from "@wsauth/core/constants";
-import { signInDemoUser, startTestStack, type TestStack } from "@wsauth/local/testing";
+import { LOAD_LIMITS, signInDemoUser, startTestStack, type TestStack } from "@wsauth/local/testing";
 import pMap from "p-map";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -23,6 +23,8 @@ const logged: string[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack({
+    // Hundreds of alice's sockets at once: far over the per-user cap and the stage throttle.
+    ...LOAD_LIMITS,
     handlerWorkers: 2,
     asyncRetryDelaysMs: [100, 100],
     reporter: { info: () => {}, warn: (line) => logged.push(line), error: (line) => logged.push(line) },

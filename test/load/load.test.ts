@@ -1,6 +1,6 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { startTestStack, type TestStack } from "@wsauth/local/testing";
+import { LOAD_LIMITS, startTestStack, type TestStack } from "@wsauth/local/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countRegistryRows, settle } from "../../bench/lib/registry";
 import { createLoadUsers, type LoadUser } from "../../bench/lib/users";
@@ -30,7 +30,7 @@ describe(`load: ${size.users} users x ${size.connectionsPerUser} connections x $
   let users: LoadUser[];
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await startTestStack(LOAD_LIMITS);
     users = await createLoadUsers(stack.outputs, size.users);
   }, 120_000);
   afterAll(async () => {

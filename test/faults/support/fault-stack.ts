@@ -60,6 +60,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       writeOutputs: false,
       quiet: true,
       watch: false,
+      sweepSchedule: false,
       gatewayLimits: options.gatewayLimits,
       reporter: consoleReporter({ quiet: true }),
       routeDependencies: async ({ dynamoEndpoint, jwksUri, managementEndpoint }) => {

@@ -1,7 +1,9 @@
 export { type ConnectionRecord, type ConnectionRow, decodeConnectionRow, encodeConnectionRow } from "./record";
 export {
   CONNECTION_SHARDS,
+  type ConnectionSlot,
   createConnectionEntity,
+  createUserConnectionsEntity,
   createUsernameEntity,
   expireAtFor,
   keysOf,
@@ -11,6 +13,8 @@ export {
   type ConnectionStore,
   type ConnectionStoreOptions,
   createConnectionStore,
+  type FrameCount,
+  type FrameWindow,
   isConditionalFailure,
   type NewConnection,
   type WalkOptions,

@@ -22,6 +22,12 @@ import { CONNECTION_SERVICE, CONNECTIONS_TABLE, EXPIRE_MARGIN_SECONDS, LIMITS } 
  *   expires with it (no delete needed, and no race between concurrent connects/disconnects).
  *   Usernames are compared lower-cased because Cognito sign-in with an e-mail is case-insensitive.
  *
+ * - A user's live connections are counted in one row per user (`pk = userId`): a string set of
+ *   `<connectedAt>:<connectionId>` entries. `$connect` adds its entry with a conditional update
+ *   (`size < max`), every removal of a connection row takes its entry out again; both are single atomic
+ *   updates, so concurrent connects of one user can never pass the cap together (no transactions, no
+ *   count over the eventually consistent by-user index).
+ *
  * Key casing is `none` throughout: API Gateway connection ids are case-sensitive base64-like strings,
  * and ElectroDB would otherwise lower-case them.
  */
@@ -80,6 +86,10 @@ export function createConnectionEntity(client: DynamoDBClient, table: string) {
         transport: { type: TRANSPORTS, required: true },
         sourceIp: { type: "string" },
         userAgent: { type: "string" },
+        /** The fixed window (its number since the epoch) the rate-limited frames were last counted in. */
+        rateWindow: { type: "number" },
+        /** Rate-limited frames counted in `rateWindow`. */
+        rateCount: { type: "number" },
       },
       indexes: {
         primary: keysOf(primaryIndex, "shard", "connectionId"),
@@ -109,4 +119,44 @@ export function createUsernameEntity(client: DynamoDBClient, table: string) {
 
 export function usernameKeyOf(username: string): string {
   return username.trim().toLowerCase();
+}
+
+export function createUserConnectionsEntity(client: DynamoDBClient, table: string) {
+  return new Entity(
+    {
+      model: { service: CONNECTION_SERVICE, entity: "userConnections", version: "1" },
+      attributes: {
+        userId: { type: "string", required: true, readOnly: true },
+        /** `<connectedAt>:<connectionId>` of each counted connection. */
+        connections: { type: "set", items: "string" },
+        /** TTL: the latest `expireAt` of a counted connection. */
+        expireAt: { type: "number", field: ttl },
+      },
+      indexes: {
+        primary: {
+          pk: { field: primaryIndex.hashKey, composite: ["userId"], casing: "none" },
+          sk: { field: primaryIndex.rangeKey, composite: [], casing: "none" },
+        },
+      },
+    },
+    { client, table },
+  );
+}
+
+/** A connection as the user's counter row holds it. */
+export interface ConnectionSlot {
+  connectionId: string;
+  /** Epoch milliseconds. */
+  connectedAt: number;
+}
+
+export function slotEntry(slot: ConnectionSlot): string {
+  return `${slot.connectedAt}:${slot.connectionId}`;
+}
+
+export function parseSlotEntry(entry: string): ConnectionSlot | undefined {
+  const separator = entry.indexOf(":");
+  const connectedAt = Number(entry.slice(0, separator));
+  if (separator <= 0 || !Number.isFinite(connectedAt)) return undefined;
+  return { connectedAt, connectionId: entry.slice(separator + 1) };
 }

@@ -1,13 +1,17 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { type ConnectionIdentity, connectionIdentityOf } from "../auth/index";
-import { DependencyError } from "../errors/index";
+import { DependencyError, WsAuthError } from "../errors/index";
 import { type ConnectionRecord, decodeConnectionRow, encodeConnectionRow, type StoredRow } from "./record";
 import {
   ALL_SHARDS,
+  type ConnectionSlot,
   createConnectionEntity,
+  createUserConnectionsEntity,
   createUsernameEntity,
   expireAtFor,
+  parseSlotEntry,
   shardOf,
+  slotEntry,
   usernameKeyOf,
 } from "./schema";
 
@@ -30,12 +34,40 @@ export interface WalkOptions {
   startShard?: number;
 }
 
+/** A fixed window of rate-limited frames: at most `max` frames per `windowMs`. */
+export interface FrameWindow {
+  windowMs: number;
+  max: number;
+}
+
+/**
+ * A rate-limited frame, counted on its connection's row: `counted` (with the row, as `get` reads it),
+ * `throttled` (the window is full; the row), or `unregistered` (no live row: nothing was counted).
+ */
+export type FrameCount =
+  | { outcome: "counted" | "throttled"; record: ConnectionRecord }
+  | { outcome: "unregistered"; record?: undefined };
+
 export interface ConnectionStore {
-  /** Stores a new connection (and the username -> user id alias). */
+  /**
+   * Stores a new connection (and the username -> user id alias) and counts it for its user. With
+   * `maxConnections`, a user who already has that many counted connections is refused: the result is
+   * `undefined` and nothing is written.
+   */
   register(input: NewConnection): Promise<ConnectionRecord>;
+  register(input: NewConnection, limit: { maxConnections: number }): Promise<ConnectionRecord | undefined>;
+  /** The connections counted for a user (a strongly consistent read of the counter row). */
+  countedConnections(userId: string): Promise<ConnectionSlot[]>;
+  /** Stops counting a connection for its user (idempotent); `remove` does this itself. */
+  uncount(userId: string, slot: ConnectionSlot): Promise<void>;
+  /**
+   * Counts a rate-limited frame on the connection's row in place of reading it: one conditional
+   * UpdateItem that returns the row (`ReturnValues: ALL_NEW`).
+   */
+  countFrame(connectionId: string, window: FrameWindow): Promise<FrameCount>;
   /** A live connection, or `undefined` when unknown or past `expireAt`. */
   get(connectionId: string): Promise<ConnectionRecord | undefined>;
-  /** Deletes a connection's row; deleting an unknown one is not an error. */
+  /** Deletes a connection's row and stops counting it for its user; deleting an unknown one is not an error. */
   remove(connectionId: string): Promise<void>;
   /**
    * Deletes a connection's row only if its token has expired by `nowSeconds` (one conditional delete).
@@ -78,6 +110,9 @@ export interface ConnectionStoreOptions {
   now?: () => number;
 }
 
+/** Connections whose last counted window a container remembers (a hint only; cleared when full). */
+const LAST_WINDOWS_MAX = 10_000;
+
 /** Longest user agent kept; the header is client-controlled. */
 const USER_AGENT_MAX_LENGTH = 512;
 
@@ -95,6 +130,13 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
   const now = options.now ?? Date.now;
   const connections = createConnectionEntity(client, options.tableName);
   const usernames = createUsernameEntity(client, options.tableName);
+  const counters = createUserConnectionsEntity(client, options.tableName);
+  /**
+   * The window this container last counted a frame of a connection in: a hint of which update to try
+   * first (the next frame in the same window increments; the first of a new one opens it), so a frame
+   * costs one write. Any order is correct; a wrong guess costs one refused conditional write.
+   */
+  const lastWindows = new Map<string, number>();
   const nowSeconds = () => Math.floor(now() / 1000);
   const isLive = (record: { expireAt: number }) => record.expireAt > nowSeconds();
 
@@ -135,27 +177,151 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
     return new Set(exact.map((record) => record.userId)).size === 1 ? exact : [];
   }
 
+  /**
+   * Counts a connection for its user: one conditional update of the user's counter row, refused when
+   * the set already holds `max` other connections. False when refused.
+   */
+  async function count(userId: string, slot: ConnectionSlot & { expireAt: number }, max?: number): Promise<boolean> {
+    const entry = slotEntry(slot);
+    try {
+      const update = counters
+        .update({ userId })
+        .add({ connections: [entry] })
+        .set({ expireAt: slot.expireAt });
+      await (max === undefined
+        ? update
+        : update.where(
+            ({ connections: counted }, { notExists, size, value, contains }) =>
+              // `value` is typed after the attribute (a set); the size it is compared with is a number.
+              `${notExists(counted)} OR ${size(counted)} < ${value(counted, max as unknown as string[])} OR ${contains(counted, entry)}`,
+          )
+      ).go();
+      return true;
+    } catch (error) {
+      if (isConditionalFailure(error)) return false;
+      throw new DependencyError("connections table: count connection failed", { cause: error });
+    }
+  }
+
+  async function countedConnections(userId: string): Promise<ConnectionSlot[]> {
+    const { data } = await dynamo("read connection count", () => counters.get({ userId }).go({ consistent: true }));
+    return (data?.connections ?? []).flatMap((entry) => parseSlotEntry(entry) ?? []);
+  }
+
+  async function uncount(userId: string, slot: ConnectionSlot): Promise<void> {
+    await dynamo("uncount connection", () =>
+      counters
+        .update({ userId })
+        .delete({ connections: [slotEntry(slot)] })
+        .where(({ connections: counted }, { exists }) => exists(counted))
+        .go(),
+    ).catch((error: unknown) => {
+      // Nothing counted for that user any more: nothing to take out.
+      if (error instanceof WsAuthError && isConditionalFailure(error.cause)) return;
+      throw error;
+    });
+  }
+
+  /** A deleted connection row's count, taken out again. */
+  async function uncountRow(row: StoredRow): Promise<void> {
+    if (typeof row.userId !== "string" || typeof row.connectionId !== "string") return;
+    await uncount(row.userId, { connectionId: row.connectionId, connectedAt: Number(row.connectedAt) });
+  }
+
+  async function countFrame(connectionId: string, window: FrameWindow): Promise<FrameCount> {
+    const nowMs = now();
+    let current = Math.floor(nowMs / window.windowMs);
+    const { max } = window;
+    const cutoff = Math.floor(nowMs / 1000);
+    const key = { shard: shardOf(connectionId), connectionId };
+    const increment = () =>
+      connections
+        .patch(key)
+        .add({ rateCount: 1 })
+        .where(
+          ({ expireAt, rateWindow, rateCount }, { gt, eq, lt }) =>
+            `${gt(expireAt, cutoff)} AND ${eq(rateWindow, current)} AND ${lt(rateCount, max)}`,
+        )
+        .go({ response: "all_new" });
+    // Windows only move forward: a container whose clock lags cannot reopen a window already passed.
+    const open = () =>
+      connections
+        .patch(key)
+        .set({ rateWindow: current, rateCount: 1 })
+        .where(
+          ({ expireAt, rateWindow }, { gt, lt, notExists }) =>
+            `${gt(expireAt, cutoff)} AND (${notExists(rateWindow)} OR ${lt(rateWindow, current)})`,
+        )
+        .go({ response: "all_new" });
+    /** The first of `attempts` the row's condition admits, or `undefined` when each was refused. */
+    const first = async (attempts: Array<typeof open>) => {
+      for (const attempt of attempts) {
+        try {
+          return (await attempt()).data;
+        } catch (error) {
+          if (!isConditionalFailure(error)) {
+            throw new DependencyError("connections table: count frame failed", { cause: error });
+          }
+        }
+      }
+      return undefined;
+    };
+    // Counted in this window by this container: the window is open (windows only move forward), so
+    // only an increment can succeed. Otherwise the window is probably new: open it, else count in it.
+    let attempts = lastWindows.get(connectionId) === current ? [increment] : [open, increment];
+    let record: ConnectionRecord | undefined;
+    for (let round = 0; round < 2; round++) {
+      const data = await first(attempts);
+      if (data) {
+        if (lastWindows.size >= LAST_WINDOWS_MAX) lastWindows.clear();
+        lastWindows.set(connectionId, current);
+        return { outcome: "counted", record: decodeConnectionRow(data) };
+      }
+      // Refused: the window is full, there is no live row, or another frame moved the window in between.
+      const { data: row } = await dynamo("get", () => connections.get(key).go({ consistent: true }));
+      record = row ? decodeConnectionRow(row) : undefined;
+      if (!record || !isLive(record)) return { outcome: "unregistered" };
+      const seen = row?.rateWindow ?? Number.NEGATIVE_INFINITY;
+      // A frame of a later window was counted meanwhile: this one counts in that window too.
+      if (seen > current) current = seen;
+      if (seen === current && (row?.rateCount ?? 0) >= max) return { outcome: "throttled", record };
+      attempts = seen === current ? [increment] : [open];
+    }
+    // Still racing after a second round: other frames of this connection are filling the window.
+    return record ? { outcome: "throttled", record } : { outcome: "unregistered" };
+  }
+
+  async function register(
+    input: NewConnection,
+    limit?: { maxConnections: number },
+  ): Promise<ConnectionRecord | undefined> {
+    const { identity } = input;
+    const record: ConnectionRecord = {
+      connectionId: input.connectionId,
+      ...connectionIdentityOf(identity, identity.transport),
+      connectedAt: input.connectedAt,
+      expireAt: expireAtFor(input.connectedAt),
+      ...(input.sourceIp ? { sourceIp: input.sourceIp } : {}),
+      ...(input.userAgent ? { userAgent: input.userAgent.slice(0, USER_AGENT_MAX_LENGTH) } : {}),
+    };
+    // Counted first, with a condition (the cap holds under any number of concurrent connects); a
+    // refused connect writes nothing. Then two independent puts (dynalite has no transactions). The
+    // alias first: a connection row is never reachable by username before its alias exists, and a
+    // stray alias is harmless. A count whose row never gets written is repaired at the cap (see
+    // `countedConnections`).
+    if (!(await count(identity.userId, record, limit?.maxConnections))) return undefined;
+    await dynamo("put username", () =>
+      usernames
+        .put({ usernameKey: usernameKeyOf(identity.username), userId: identity.userId, expireAt: record.expireAt })
+        .go(),
+    );
+    await dynamo("put connection", () => connections.put(encodeConnectionRow(record)).go());
+    return record;
+  }
+
   return {
-    async register(input) {
-      const { identity } = input;
-      const record: ConnectionRecord = {
-        connectionId: input.connectionId,
-        ...connectionIdentityOf(identity, identity.transport),
-        connectedAt: input.connectedAt,
-        expireAt: expireAtFor(input.connectedAt),
-        ...(input.sourceIp ? { sourceIp: input.sourceIp } : {}),
-        ...(input.userAgent ? { userAgent: input.userAgent.slice(0, USER_AGENT_MAX_LENGTH) } : {}),
-      };
-      // Two independent puts (dynalite has no transactions). The alias first: a connection row is
-      // never reachable by username before its alias exists, and a stray alias is harmless.
-      await dynamo("put username", () =>
-        usernames
-          .put({ usernameKey: usernameKeyOf(identity.username), userId: identity.userId, expireAt: record.expireAt })
-          .go(),
-      );
-      await dynamo("put connection", () => connections.put(encodeConnectionRow(record)).go());
-      return record;
-    },
+    // The overloads of `register` (no limit: always stored) are one implementation.
+    register: register as ConnectionStore["register"],
 
     async get(connectionId) {
       const { data } = await dynamo("get", () => connections.get({ shard: shardOf(connectionId), connectionId }).go());
@@ -164,16 +330,26 @@ export function createConnectionStore(options: ConnectionStoreOptions): Connecti
       return isLive(record) ? record : undefined;
     },
 
+    countedConnections,
+    uncount,
+    countFrame,
+
     async remove(connectionId) {
-      await dynamo("delete", () => connections.delete({ shard: shardOf(connectionId), connectionId }).go());
+      const { data } = await dynamo("delete", () =>
+        connections.delete({ shard: shardOf(connectionId), connectionId }).go({ response: "all_old" }),
+      );
+      lastWindows.delete(connectionId);
+      if (data) await uncountRow(data);
     },
 
     async removeIfTokenExpired(connectionId, nowSeconds) {
       try {
-        await connections
+        const { data } = await connections
           .delete({ shard: shardOf(connectionId), connectionId })
           .where(({ tokenExp }, { lte }) => lte(tokenExp, nowSeconds))
-          .go();
+          .go({ response: "all_old" });
+        lastWindows.delete(connectionId);
+        if (data) await uncountRow(data);
         return true;
       } catch (error) {
         if (isConditionalFailure(error)) return false;

@@ -162,9 +162,16 @@ export const FANOUT = {
 export const TABLE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   /** Reads the caller's revocation record (at most once per `$connect`; REVOCATION.lookupCacheMs). */
   authorizer: ["dynamodb:GetItem"],
-  /** Records the connection and the user's sign-in name. */
-  connect: ["dynamodb:PutItem"],
-  /** Deletes the connection, its subscriptions and its presence (a last tab's leave updates the set). */
+  /**
+   * Records the connection and the user's sign-in name, and counts it for the user (a conditional
+   * update). At the cap it reads the count and the counted rows, and prunes the ones the gateway no
+   * longer has, with their channel rows (as a send that meets a 410 does).
+   */
+  connect: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+  /**
+   * Deletes the connection (and takes it out of its user's count), its subscriptions and its presence
+   * (a last tab's leave updates the set).
+   */
   disconnect: ["dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"],
   /**
    * Message routes read the sender's row; a send that meets a closed connection deletes its row and
@@ -174,7 +181,10 @@ export const TABLE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   ping: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:UpdateItem"],
   /** Lists the caller's other connections. */
   whoami: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
-  /** Finds the target's connections by user id or sign-in name. */
+  /**
+   * Finds the target's connections by user id or sign-in name. Like `publish` and `broadcast`, it
+   * counts the frame on the sender's row (an UpdateItem that returns the row; a GetItem when refused).
+   */
   sendmessage: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:UpdateItem"],
   /** Extends the connection's token expiry in place. */
   reauth: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
@@ -299,6 +309,52 @@ export const SWEEP = {
   intervalMs: 60 * 1000,
   timeoutSeconds: 120,
   reserveMs: 15 * 1000,
+} as const;
+
+/**
+ * Abuse limits of one user and one connection (the README's "Limits"). API Gateway has no per-user or
+ * per-connection limit, so these are ours; STAGE_THROTTLE below is the gateway's own safety valve.
+ *
+ * - `maxConnectionsPerUser`: live connections of one user; the next `$connect` is refused with 429.
+ *   Counted in one counter row per user (a set of its connections, changed by conditional updates),
+ *   not by the eventually consistent by-user index.
+ * - `message`: frames per connection on the routes that cost a fan-out (RATE_LIMITED_ROUTES): a fixed
+ *   window of `burst / ratePerSecond` seconds that admits `burst` frames, so `ratePerSecond` on average
+ *   and at most `burst` at once. An excess frame is answered `throttled`; the connection stays open.
+ */
+export const ABUSE_LIMITS = {
+  maxConnectionsPerUser: 10,
+  message: { ratePerSecond: 10, burst: 20 },
+  /**
+   * A counted connection younger than this may still be inside its `$connect` (the integration
+   * timeout, with room): a repair at the cap never drops it for lacking a row or a socket.
+   */
+  pendingConnectMs: 60 * 1000,
+} as const;
+
+/** Environment variables that override ABUSE_LIMITS; infra forwards them from the deploying shell. */
+export const ABUSE_LIMITS_ENV = {
+  maxConnectionsPerUser: "WSAUTH_MAX_CONNECTIONS_PER_USER",
+  messageRatePerSecond: "WSAUTH_MESSAGE_RATE_PER_SECOND",
+  messageBurst: "WSAUTH_MESSAGE_BURST",
+} as const;
+
+/** The routes whose frames are rate limited per connection (each one costs a fan-out). */
+export const RATE_LIMITED_ROUTES: readonly RouteKey[] = [ROUTE.sendmessage, ROUTE.publish, ROUTE.broadcast];
+
+/**
+ * Stage throttling of the WebSocket API: the stage's default route settings, so every route (`$connect`
+ * and each message route) has its own token bucket of this rate (requests per second) and size. infra
+ * sets it on the stage; the local gateway enforces the same buckets. Generous: it is the global safety
+ * valve against a flood, far above what the per-user and per-connection limits let one user do (the
+ * account's own quota of 500 new connections per second binds `$connect` first).
+ *
+ * Per-route overrides (`routeSettings`) are not used: AWS refuses route settings that name a route
+ * that does not exist yet, SST's `ApiGatewayWebSocket` creates its stage before any route, and making
+ * the stage wait for the routes deadlocks the deploy (the routes' functions wait on the API's stage).
+ */
+export const STAGE_THROTTLE = {
+  default: { rateLimit: 1000, burstLimit: 500 },
 } as const;
 
 /** A registry row outlives its connection's 2 h cap by this much before TTL may delete it. */

@@ -15,6 +15,9 @@ export const ERROR_CODES = [
   "unauthorized",
   "forbidden",
   "token_expired",
+  // limits
+  "throttled",
+  "too_many_connections",
   // dependencies and bugs
   "dependency_failed",
   "timeout",
@@ -37,6 +40,12 @@ export class InputError extends WsAuthError {}
 /** Who the caller is, or what they may do, does not allow the request. Safe to show to the client. */
 export class IdentityError extends WsAuthError {}
 
+/**
+ * The caller is over one of the abuse limits (frames per connection, connections per user). Safe to
+ * show to the client; nothing was done, and trying again later succeeds.
+ */
+export class LimitError extends WsAuthError {}
+
 /** A dependency (DynamoDB, Cognito JWKS, the management API) failed. The client sees only the code. */
 export class DependencyError extends WsAuthError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -49,7 +58,7 @@ export type ConnectRefusal = "unauthorized" | "deny" | "error";
 
 export interface WireMapping {
   /** The error class a code belongs to (what `fromWire` rebuilds). */
-  kind: "input" | "identity" | "dependency" | "internal";
+  kind: "input" | "identity" | "limit" | "dependency" | "internal";
   /**
    * How the `$connect` authorizer refuses a caller for this code. Input codes never arise there (the
    * authorizer reads no body); if one did, it would be a bug, hence a 500.
@@ -59,6 +68,8 @@ export interface WireMapping {
   clientMessage: string | undefined;
   /** The connection is closed after the `error` frame. */
   closesConnection: boolean;
+  /** The HTTP status a refused `$connect` integration answers with for this code (default 500). */
+  connectStatus?: number;
 }
 
 /**
@@ -73,6 +84,14 @@ export const ERROR_WIRE: Readonly<Record<ErrorCode, WireMapping>> = {
   unauthorized: { kind: "identity", connect: "unauthorized", clientMessage: undefined, closesConnection: false },
   forbidden: { kind: "identity", connect: "deny", clientMessage: undefined, closesConnection: false },
   token_expired: { kind: "identity", connect: "unauthorized", clientMessage: undefined, closesConnection: true },
+  throttled: { kind: "limit", connect: "error", clientMessage: undefined, closesConnection: false },
+  too_many_connections: {
+    kind: "limit",
+    connect: "error",
+    clientMessage: undefined,
+    closesConnection: false,
+    connectStatus: 429,
+  },
   dependency_failed: {
     kind: "dependency",
     connect: "error",
@@ -113,6 +132,7 @@ export function toWire(error: WsAuthError): WireError {
 const ERROR_CLASSES = {
   input: InputError,
   identity: IdentityError,
+  limit: LimitError,
   dependency: WsAuthError,
   internal: WsAuthError,
 } as const;

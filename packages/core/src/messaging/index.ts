@@ -11,6 +11,13 @@ export {
   type Recipient,
 } from "./fanout";
 export { createFanOutMarkers, type FanOutMarkers } from "./fanout-markers";
+export {
+  type AbuseLimits,
+  abuseLimitsFromEnv,
+  frameWindowOf,
+  type RecountOptions,
+  recountConnections,
+} from "./limits";
 export { createManagementClient, lightRequestHandler } from "./management-client";
 export {
   createMessenger,

@@ -1,6 +1,7 @@
 import {
   type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
+  GetConnectionCommand,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import pMap from "p-map";
@@ -40,6 +41,11 @@ export interface Messenger {
    * `DependencyError` when the gateway call failed otherwise.
    */
   disconnect(connectionId: string, options?: { rowRemoved?: boolean }): Promise<"closed" | "gone">;
+  /**
+   * Whether the gateway still has the connection (`GetConnection`). One it no longer knows (410) is
+   * pruned as a send that meets it prunes it; any other failure throws `DependencyError`.
+   */
+  isConnected(connectionId: string): Promise<boolean>;
   /**
    * Registers what else to clean up when a send finds a connection gone (410), after its row is
    * deleted (channel subscriptions and presence). A failing listener is logged.
@@ -191,6 +197,17 @@ export function createMessenger(options: MessengerOptions): Messenger {
       }
       if (!disconnectOptions.rowRemoved) await store.remove(connectionId);
       return outcome;
+    },
+
+    async isConnected(connectionId) {
+      try {
+        await client.send(new GetConnectionCommand({ ConnectionId: connectionId }));
+        return true;
+      } catch (error) {
+        if (!isGone(error)) throw new DependencyError("management API: get connection failed", { cause: error });
+        await prune(connectionId);
+        return false;
+      }
     },
 
     onGone(listener) {

@@ -1,8 +1,8 @@
 import { type ConnectionIdentity, decodeAuthorizerContext, type Identity, isRevoked, reasonOf } from "../auth/index";
 import type { ChannelStore } from "../channel/index";
 import { type ConnectionRecord, type ConnectionStore, expireAtFor, type NewConnection } from "../connection/index";
-import { ADMIN_GROUP, FANOUT, ROUTE } from "../constants/index";
-import { DependencyError, type ErrorCode, IdentityError, WsAuthError } from "../errors/index";
+import { ADMIN_GROUP, FANOUT, RATE_LIMITED_ROUTES, ROUTE } from "../constants/index";
+import { DependencyError, type ErrorCode, IdentityError, LimitError, WsAuthError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import { frames, parseClientFrame, parseEchoBody, type ServerFrame, toIsoTime } from "../protocol/index";
 import {
@@ -16,6 +16,7 @@ import {
 } from "../revocation/index";
 import { type ChannelCaller, createChannels, type PublishReport } from "./channels";
 import type { FanOut, FanOutJobReport } from "./fanout";
+import { type AbuseLimits, abuseLimitsFromEnv, frameWindowOf, recountConnections } from "./limits";
 import type { DeliveryReport, Messenger } from "./messenger";
 import { notifyUser } from "./notify";
 import { type SweepOptions, type SweepReport, sweepConnections } from "./sweep";
@@ -70,13 +71,18 @@ export interface RealtimeOptions {
   revocations?: RevocationStore;
   /** Needed by `reauth` and `revoke` only; a factory so that handlers build it lazily. */
   verifier?: ReauthVerifier | (() => ReauthVerifier | Promise<ReauthVerifier>);
+  /** Connections per user and frames per connection (default: ABUSE_LIMITS with the environment's overrides). */
+  limits?: AbuseLimits;
   /** Clock in epoch milliseconds (tests pin it). */
   now?: () => number;
   log?: Log;
 }
 
 export interface Realtime {
-  /** `$connect`: stores the connection; identity from the authorizer context only. */
+  /**
+   * `$connect`: stores the connection; identity from the authorizer context only. A user at the
+   * connection cap is refused with `too_many_connections` (after a repair of their count).
+   */
   connect(input: NewConnection): Promise<ConnectionRecord>;
   /** `$disconnect`. */
   disconnect(connectionId: string): Promise<void>;
@@ -136,6 +142,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     now,
     log,
   });
+  const limits = options.limits ?? abuseLimitsFromEnv();
+  const frameWindow = frameWindowOf(limits);
   // A connection found gone by a send leaves its channels too (presence `leave` for its user).
   messenger.onGone((connectionId) => channels.removeConnection(connectionId));
   /** Built on first use (the factory caches it per container); a failed build is retried next time. */
@@ -152,6 +160,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     },
   };
 
+  /** Routes whose frames count against the connection's rate limit (each one costs a fan-out). */
+  const RATE_LIMITED: ReadonlySet<MessageRouteKey> = new Set(RATE_LIMITED_ROUTES as readonly MessageRouteKey[]);
+
   /** Routes that need nothing from the registry while the connection's original token is valid. */
   const CONTEXT_ONLY_ROUTES: ReadonlySet<MessageRouteKey> = new Set([ROUTE.default, ROUTE.ping]);
 
@@ -162,7 +173,10 @@ export function createRealtime(options: RealtimeOptions): Realtime {
    * of the `$connect` decision) answers without a read, so they read the row only once the context's
    * token has expired, to see whether a `reauth` extended it.
    */
-  async function callerOf(route: MessageRouteKey, message: IncomingMessage): Promise<ConnectionRecord> {
+  async function callerOf(
+    route: MessageRouteKey,
+    message: IncomingMessage,
+  ): Promise<{ caller: ConnectionRecord; throttled: boolean }> {
     const identity = decodeAuthorizerContext(message.authorizer);
     const fromContext = (context: ConnectionIdentity): ConnectionRecord => ({
       connectionId: message.connectionId,
@@ -170,11 +184,16 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       connectedAt: message.connectedAt ?? now(),
       expireAt: Number.POSITIVE_INFINITY,
     });
-    if (identity && CONTEXT_ONLY_ROUTES.has(route) && identity.tokenExp * 1000 > now()) return fromContext(identity);
-    const stored = await store.get(message.connectionId);
-    if (stored) return stored;
+    if (identity && CONTEXT_ONLY_ROUTES.has(route) && identity.tokenExp * 1000 > now()) {
+      return { caller: fromContext(identity), throttled: false };
+    }
+    // On a rate-limited route the frame is counted on the row by the update that also reads it back.
+    const counted = RATE_LIMITED.has(route)
+      ? await store.countFrame(message.connectionId, frameWindow)
+      : { outcome: "counted" as const, record: await store.get(message.connectionId) };
+    if (counted.record) return { caller: counted.record, throttled: counted.outcome === "throttled" };
     if (!identity) throw new IdentityError("unauthorized", "the connection has no identity");
-    return fromContext(identity);
+    return { caller: fromContext(identity), throttled: false };
   }
 
   const reply = async (connectionId: string, frame: ServerFrame): Promise<DeliveryReport> => {
@@ -313,7 +332,19 @@ export function createRealtime(options: RealtimeOptions): Realtime {
 
   return {
     async connect(input) {
-      const record = await store.register(input);
+      const cap = { maxConnections: limits.maxConnectionsPerUser };
+      const { userId } = input.identity;
+      let record = await store.register(input, cap);
+      // At the cap: the count may hold connections whose `$disconnect` never came; repair, try once more.
+      if (!record && (await recountConnections(userId, { store, messenger, now, log })) > 0) {
+        record = await store.register(input, cap);
+      }
+      if (!record) {
+        throw new LimitError(
+          "too_many_connections",
+          `at most ${limits.maxConnectionsPerUser} connections per user are open at once`,
+        );
+      }
       log.info("connected", {
         connectionId: record.connectionId,
         userId: record.userId,
@@ -330,11 +361,20 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     },
 
     async receive(route, message) {
-      const caller = await callerOf(route, message);
+      const { caller, throttled } = await callerOf(route, message);
       // `reauth` is how a client renews an expiring token, so it is let through; everything else on
       // a connection whose token has passed its `exp` is refused (and the caller closes it).
       if (route !== ROUTE.reauth && caller.tokenExp * 1000 <= now()) {
         throw new IdentityError("token_expired", "the token of this connection has expired");
+      }
+      if (throttled) {
+        // A refused publish names its channel, as its other refusals do (clients match them to the call).
+        const about =
+          route === ROUTE.publish ? `publish ${parseClientFrame(ROUTE.publish, message.body).channel}: ` : "";
+        throw new LimitError(
+          "throttled",
+          `${about}too many frames: at most ${frameWindow.max} per ${frameWindow.windowMs / 1000} s on ${RATE_LIMITED_ROUTES.join(", ")}; try again shortly`,
+        );
       }
       switch (route) {
         case ROUTE.default:

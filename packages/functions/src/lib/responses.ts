@@ -9,8 +9,9 @@ import type { GatewayResponse } from "./events";
  * How handler outcomes become gateway responses (what each error code shows a client is decided by
  * `ERROR_WIRE` in `@wsauth/core/errors`):
  * - `$connect`: success is 200, with `Sec-WebSocket-Protocol: wsauth.v1` whenever the client offered
- *   it (the browser fails the handshake unless the server picks one it offered). Any failure
- *   rejects the upgrade with 500 and no detail; the log has the code.
+ *   it (the browser fails the handshake unless the server picks one it offered). A failure rejects
+ *   the upgrade with its code's `connectStatus` (429 for `too_many_connections`), else 500, and no
+ *   detail beyond the status; the log has the code.
  * - Message routes: always 200. A failure is answered with an `error` frame (`toWire`: the code, and
  *   the error's own message only for client errors); codes that close the connection also close it.
  */
@@ -28,8 +29,10 @@ export function connectAccepted(subprotocol: typeof SUBPROTOCOL | undefined): Ga
 }
 
 export function connectFailed(log: Log, connectionId: string, thrown: unknown): GatewayResponse {
-  logFailure(log, "connect rejected", toWsAuthError(thrown), { connectionId });
-  return FAILED;
+  const error = toWsAuthError(thrown);
+  logFailure(log, "connect rejected", error, { connectionId });
+  const status = ERROR_WIRE[error.code].connectStatus;
+  return status ? { statusCode: status } : FAILED;
 }
 
 /** Answers a failed message route: an `error` frame to the caller (and a close for `token_expired`). */

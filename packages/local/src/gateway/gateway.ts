@@ -14,6 +14,7 @@ import { errorMessage } from "./invoke";
 import { type ConnectionDirectory, createManagementHandler } from "./management";
 import { listen, rejectRaw } from "./net";
 import { createSigV4Verifier } from "./sigv4";
+import { StageThrottler } from "./throttle";
 import type { Gateway, GatewayLimits, GatewayOptions } from "./types";
 
 /** AWS's limits, with the ones `options` sets (a value that is set must be a positive number). */
@@ -58,6 +59,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const connections = new Map<string, Connection>();
   let closing = false;
   let routesSet = !options.waitForRoutes;
+  const throttler = new StageThrottler(options.throttle);
   const integrations = new Integrations({
     routes: options.routes,
     authorizer: options.authorizer,
@@ -74,9 +76,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     timeoutMs: limits.integrationTimeoutMs,
     routeResponses: options.routeResponses ?? false,
     debug,
+    throttler,
     log,
   });
-  const handshakes = new Handshakes({ integrations, identitySources, closing: () => closing, log });
+  const handshakes = new Handshakes({ integrations, identitySources, closing: () => closing, throttler, log });
 
   const wss = new WebSocketServer({
     noServer: true,

@@ -12,6 +12,7 @@ import {
 import type { Integrations } from "./integrations";
 import { errorMessage } from "./invoke";
 import { HANDSHAKE_HEADERS, handshakeSafe, readProxyResponse } from "./responses";
+import { type StageThrottler, THROTTLED } from "./throttle";
 
 /**
  * The WebSocket upgrade, as API Gateway runs it: identity sources, the REQUEST authorizer, then the
@@ -110,6 +111,8 @@ export interface HandshakesOptions {
   identitySources: readonly IdentitySource[];
   /** True once the gateway is shutting down: a handshake that finishes then is refused. */
   closing: () => boolean;
+  /** The stage's per-route token buckets (`$connect`'s is taken before the authorizer runs). */
+  throttler: StageThrottler;
   log: Log;
 }
 
@@ -172,6 +175,14 @@ export class Handshakes {
     const { integrations, log } = this.#options;
     const handshake = readHandshake(req);
     const facts: ConnectionFacts = { connectionId: newId(), connectedAt: Date.now(), identity: handshake.identity };
+    if (!this.#options.throttler.admit(ROUTE.connect)) {
+      log.info("$connect rejected", {
+        connectionId: facts.connectionId,
+        status: THROTTLED.status,
+        reason: "throttled",
+      });
+      return reject(THROTTLED.status, THROTTLED.message, THROTTLED.errorType);
+    }
 
     const refused = await this.#authorize(req, handshake, facts);
     if (refused) return refused;

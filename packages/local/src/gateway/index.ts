@@ -16,6 +16,12 @@
  *   close reports its own code (1005 without one); a dropped socket reports 1006.
  * - Idle time restarts on every client data or ping frame; messages the server sends do not count.
  * - `@connections` POST: valid UTF-8 is sent as a text frame, anything else as a binary frame.
+ * - Stage throttling: one token bucket per route key (its `routeSettings`, else the stage's
+ *   `defaultRouteSettings`). A throttled upgrade is answered `429 {"message":"Too Many Requests"}`
+ *   before the authorizer runs; a throttled message gets the error frame `{"message":"Too Many
+ *   Requests","connectionId","requestId"}`, no integration runs and the connection stays open.
+ *   `$disconnect` is never throttled.
  */
 export { startGateway } from "./gateway";
+export type { StageThrottle, ThrottleSettings } from "./throttle";
 export type { Gateway, GatewayLimits, GatewayOptions, LambdaHandler, RouteTable } from "./types";

@@ -4,6 +4,7 @@ import type { Log } from "@wsauth/core/logging";
 import type { Connection } from "./connection";
 import { errorMessage, type Invocation, invoke } from "./invoke";
 import { errorFrame, readProxyResponse } from "./responses";
+import { type StageThrottler, THROTTLED } from "./throttle";
 import type { LambdaHandler, RouteTable } from "./types";
 
 export interface IntegrationsOptions {
@@ -18,6 +19,8 @@ export interface IntegrationsOptions {
   routeResponses: boolean;
   /** Whether debug lines are wanted (they cost a redaction pass each). */
   debug: boolean;
+  /** The stage's per-route token buckets. */
+  throttler: StageThrottler;
   log: Log;
 }
 
@@ -89,6 +92,12 @@ export class Integrations {
       // No matching route and no $default: API Gateway answers with an error frame, the connection stays.
       connection.send(errorFrame("Forbidden", connectionId, requestId));
       if (debug) log.debug("no route", { connectionId });
+      return;
+    }
+    if (!this.#options.throttler.admit(routeKey)) {
+      // Over the stage's throttle: API Gateway answers with an error frame and invokes nothing.
+      connection.send(errorFrame(THROTTLED.message, connectionId, requestId));
+      log.info("message throttled", { connectionId, routeKey });
       return;
     }
     if (debug) log.debug("message", { connectionId, routeKey, bytes });

@@ -1,5 +1,6 @@
 import type { Log } from "@wsauth/core/logging";
 import type { Context } from "aws-lambda";
+import type { StageThrottle } from "./throttle";
 
 /**
  * A Lambda handler as the gateway invokes it.
@@ -44,6 +45,13 @@ export interface GatewayOptions {
   /** Identity source expressions (`route.request.header.X`, `route.request.querystring.X`). */
   identitySources?: readonly string[];
   limits?: Partial<GatewayLimits>;
+  /**
+   * Stage throttling: a token bucket per route (`$connect` and every message route), as the stage's
+   * `defaultRouteSettings` / `routeSettings` do on AWS. Over it, an upgrade is answered 429 and a
+   * message gets API Gateway's `Too Many Requests` error frame. Default: none (the local stack passes
+   * STAGE_THROTTLE from core constants).
+   */
+  throttle?: StageThrottle;
   /**
    * Whether a route integration's returned `body` is sent back to the client (two-way routes). On AWS
    * that needs a route response on the route; the SST routes this project deploys have none, so the

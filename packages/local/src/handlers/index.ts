@@ -106,6 +106,29 @@ export interface AsyncInvocationStats {
 /** Local waits before the retries of an asynchronous invocation (AWS: about 1 and 2 minutes). */
 const ASYNC_RETRY_DELAYS_MS = [200, 400] as const;
 
+/**
+ * The Lambda context of an invocation the host starts itself (asynchronous invocations, the scheduled
+ * sweep): the deployed function's name and `timeoutMs` from now as its remaining time.
+ */
+export function localLambdaContext(module: string, timeoutMs: number): Context {
+  const functionName = `${APP_NAME}-${LOCAL.stage}-${module}`;
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL.region}:${LOCAL.accountId}:function:${functionName}`,
+    memoryLimitInMB: "1024",
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
 /** Which pool worker serves an event: the connection's own one, so its events keep their order. */
 function connectionOf(event: unknown): string | undefined {
   const id = (event as { requestContext?: { connectionId?: unknown } } | null)?.requestContext?.connectionId;
@@ -245,23 +268,7 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
       return pick(current.workers, event).invoke(name, event, context);
     };
 
-  const asyncContext = (module: string): Context => {
-    const functionName = `${APP_NAME}-local-${module}`;
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName,
-      functionVersion: "$LATEST",
-      invokedFunctionArn: `arn:aws:lambda:${LOCAL.region}:${LOCAL.accountId}:function:${functionName}`,
-      memoryLimitInMB: "1024",
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${functionName}`,
-      logStreamName: "local",
-      getRemainingTimeInMillis: () => options.integrationTimeoutMs,
-      done: () => {},
-      fail: () => {},
-      succeed: () => {},
-    };
-  };
+  const asyncContext = (module: string): Context => localLambdaContext(module, options.integrationTimeoutMs);
 
   /** At least once: the first attempt, then a retry after each failure, up to FANOUT.retries. */
   const runAsync = async (module: string, event: unknown): Promise<void> => {

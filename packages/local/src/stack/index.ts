@@ -8,11 +8,12 @@ import {
   LOCAL,
   LOCAL_CREDENTIALS,
   type LocalOutputs,
+  STAGE_THROTTLE,
 } from "@wsauth/core/constants";
 import { createLog, type Log } from "@wsauth/core/logging";
 import { type LocalCognito, startCognito } from "../cognito";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "../dynamo";
-import { type Gateway, type GatewayLimits, startGateway } from "../gateway";
+import { type Gateway, type GatewayLimits, type StageThrottle, startGateway } from "../gateway";
 import { type CallRecorder, type HandlerHost, startHandlerHost } from "../handlers";
 import { siteOrigins } from "../loopback";
 import {
@@ -25,7 +26,8 @@ import {
   type Reporter,
 } from "../runner";
 import { PORT_ROLES, type PortName, pickFreePort, type StackPorts } from "./ports";
-import { handlerEnvironment } from "./resources";
+import { abuseLimitEnvironment, handlerEnvironment } from "./resources";
+import { type SweepSchedule, scheduleSweep } from "./sweep-schedule";
 import { startWeb, type WebSite, webEnvironment } from "./web";
 
 export { PORT_ROLES, type PortName, type StackPorts } from "./ports";
@@ -49,6 +51,21 @@ export interface LocalStackOptions {
   /** Only warnings and errors on the terminal; handlers' and the gateway's info logs dropped (default false). */
   quiet?: boolean;
   gatewayLimits?: Partial<GatewayLimits>;
+  /**
+   * The gateway's stage throttling (default STAGE_THROTTLE, as infra sets it on the deployed stage);
+   * `false` for none (load tests and benchmarks that open thousands of sockets at once).
+   */
+  stageThrottle?: StageThrottle | false;
+  /**
+   * Abuse limits of the handlers (connections per user, frames per connection), passed to them as
+   * ABUSE_LIMITS_ENV variables; unset ones come from this process's environment or ABUSE_LIMITS.
+   */
+  abuseLimits?: { maxConnectionsPerUser?: number; messageRatePerSecond?: number; messageBurst?: number };
+  /**
+   * Run the sweep every SWEEP.intervalMs through the handler pool, as the deployed cron invokes the
+   * `Sweep` function (default true). Tests that count rows turn it off and call `sweep()` instead.
+   */
+  sweepSchedule?: boolean;
   /** Rebuild and reload the handlers when packages/functions or packages/core change (default true). */
   watch?: boolean;
   reporter?: Reporter;
@@ -96,6 +113,8 @@ export interface LocalStack {
   outputs: LocalOutputs;
   gateway: Gateway;
   handlers: HandlerHost;
+  /** Runs the sweep once now, through the handler pool (as the schedule does); resolves its report. */
+  sweep(): Promise<unknown>;
   /** Every socket gets `$disconnect`, then everything stops. Safe to call more than once. */
   stop(): Promise<StopReport>;
 }
@@ -240,6 +259,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         identitySources: AUTHORIZER_IDENTITY_SOURCES,
         allowedOrigins,
         limits,
+        ...(options.stageThrottle === false ? {} : { throttle: options.stageThrottle ?? STAGE_THROTTLE }),
         log: gatewayLog(quiet),
       }),
     ).then((gw) => {
@@ -287,17 +307,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const dependencies = options.routeDependencies ? await options.routeDependencies(direct) : direct;
       handlers = await startHandlerHost({
         stateDir,
-        env: handlerEnvironment({
-          tableName: LOCAL.tableName,
-          webSocketUrl: gateway.url,
-          managementEndpoint: dependencies.managementEndpoint,
-          userPoolId: cognito.userPoolId,
-          clientId: cognito.clientId,
-          issuer: cognito.issuer,
-          jwksUri: dependencies.jwksUri,
-          webUrl,
-          dynamoEndpoint: dependencies.dynamoEndpoint,
-        }),
+        env: {
+          ...abuseLimitEnvironment(options.abuseLimits ?? {}),
+          ...handlerEnvironment({
+            tableName: LOCAL.tableName,
+            webSocketUrl: gateway.url,
+            managementEndpoint: dependencies.managementEndpoint,
+            userPoolId: cognito.userPoolId,
+            clientId: cognito.clientId,
+            issuer: cognito.issuer,
+            jwksUri: dependencies.jwksUri,
+            webUrl,
+            dynamoEndpoint: dependencies.dynamoEndpoint,
+          }),
+        },
         watch: options.watch ?? true,
         quiet,
         reporter,
@@ -320,6 +343,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     );
     gateway.setRoutes(handlers.routes, handlers.authorizer);
+    const sweeps: SweepSchedule = scheduleSweep({
+      sweep: handlers.jobs.sweep,
+      reporter,
+      enabled: options.sweepSchedule ?? true,
+    });
+    cleanups.push({ name: "sweep schedule", run: () => sweeps.stop() });
     const webError = await webSettled;
     if (webError) throw webError;
 
@@ -352,6 +381,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stopping ??= (async () => {
         // The stack stops answering: it must no longer look ready.
         if (writeOutputs) await rm(outputsFile, { force: true });
+        // No sweep runs while the stack stops (a run in progress finishes first).
+        await sweeps.stop();
         // Gateway first: every open socket gets its `$disconnect` while handlers and the table still run.
         const gatewayCleanup = cleanups.findIndex((c) => c.name === "gateway");
         const [gatewayStep] = gatewayCleanup >= 0 ? cleanups.splice(gatewayCleanup, 1) : [];
@@ -377,7 +408,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       })();
       return stopping;
     };
-    return { outputs, gateway, handlers, stop };
+    return { outputs, gateway, handlers, sweep: () => sweeps.runNow(), stop };
   } catch (error) {
     await cleanUp();
     if (error instanceof LocalStackError) throw error;

@@ -1,4 +1,4 @@
-import { APP_NAME, JOB_HANDLERS, LOCAL, LOCAL_CREDENTIALS, RESOURCE } from "@wsauth/core/constants";
+import { ABUSE_LIMITS_ENV, APP_NAME, JOB_HANDLERS, LOCAL, LOCAL_CREDENTIALS, RESOURCE } from "@wsauth/core/constants";
 
 /** What the handlers need to know about the running stack. */
 export interface LinkedValues {
@@ -50,4 +50,18 @@ export function handlerEnvironment(values: LinkedValues): Record<string, string>
     // Node 20 is the local runtime; the SDK's notice about its future Node 22 floor would repeat per worker.
     ["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED", "true"],
   ]);
+}
+
+/** The abuse limits a stack is started with, as the environment variables the handlers read. */
+export function abuseLimitEnvironment(limits: {
+  maxConnectionsPerUser?: number;
+  messageRatePerSecond?: number;
+  messageBurst?: number;
+}): Record<string, string> {
+  return Object.fromEntries(
+    (Object.keys(ABUSE_LIMITS_ENV) as Array<keyof typeof ABUSE_LIMITS_ENV>).flatMap((name) => {
+      const value = limits[name];
+      return value === undefined ? [] : [[ABUSE_LIMITS_ENV[name], String(value)]];
+    }),
+  );
 }

@@ -40,10 +40,22 @@ export function signInDemoUser(outputs: LocalOutputs, index = 0): Promise<Signed
   return signIn(outputs, user.username, user.password);
 }
 
-/** A stack for tests: every port ephemeral, a fresh temp state dir (removed on stop), no site, quiet. */
+/**
+ * A stack for tests: every port ephemeral, a fresh temp state dir (removed on stop), no site, quiet,
+ * and no sweep on a timer (a test that needs one calls `stack.sweep()`, so counts stay deterministic).
+ */
 export interface TestStack extends LocalStack {
   stateDir: string;
 }
+
+/**
+ * Stack options for load tests and benchmarks, which open thousands of sockets of a few users and send
+ * from them as fast as they can: no stage throttle and abuse limits far above what they reach.
+ */
+export const LOAD_LIMITS = {
+  stageThrottle: false,
+  abuseLimits: { maxConnectionsPerUser: 100_000, messageRatePerSecond: 100_000, messageBurst: 100_000 },
+} as const satisfies LocalStackOptions;
 
 export async function startTestStack(options: LocalStackOptions = {}): Promise<TestStack> {
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), "wsauth-stack-")));
@@ -51,6 +63,7 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
     web: false,
     quiet: true,
     watch: false,
+    sweepSchedule: false,
     ...options,
     ports: { web: 0, gateway: 0, cognito: 0, dynamo: 0, ...options.ports },
     stateDir,
