@@ -5,7 +5,7 @@ import { FANOUT } from "../constants/index";
 import { DependencyError, InputError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import { describeIssue, type ServerFrame } from "../protocol/index";
-import type { FanOutMarkers } from "./fanout-markers";
+import { type FanOutMarkers, hasSent, markSent } from "./fanout-markers";
 import type { DeliveryReport, Messenger } from "./messenger";
 
 /**
@@ -146,20 +146,25 @@ export function createFanOut(options: FanOutOptions): FanOut {
     const { jobId, connectionIds } = parsed.data;
     const frame = parsed.data.frame as ServerFrame;
     const markers = options.markers();
-    const done = await markers.done(jobId);
-    const todo = connectionIds.filter((connectionId) => !done.has(connectionId));
+    const progress = await markers.done(jobId, connectionIds.length);
+    const positions = new Map<string, number>();
+    const todo: string[] = [];
+    connectionIds.forEach((connectionId, position) => {
+      if (positions.has(connectionId)) return;
+      positions.set(connectionId, position);
+      if (!hasSent(progress, position)) todo.push(connectionId);
+    });
 
-    // Progress is written in batches while sending: at most one marker write in flight, carrying
-    // every send that completed meanwhile. A failed write fails the job (it is retried).
-    let pending: string[] = [];
+    // Progress is written while sending: at most one marker write in flight, each carrying every send
+    // that completed so far. A failed write fails the job (it is retried).
+    let dirty = false;
     let writing: Promise<void> | undefined;
     let writeError: unknown;
     const flush = async () => {
-      while (pending.length > 0 && writeError === undefined) {
-        const batch = pending;
-        pending = [];
+      while (dirty && writeError === undefined) {
+        dirty = false;
         try {
-          await markers.record(jobId, batch);
+          await markers.record(jobId, progress.slice());
         } catch (error) {
           writeError = error;
         }
@@ -173,15 +178,18 @@ export function createFanOut(options: FanOutOptions): FanOut {
         onOutcome(connectionId, outcome) {
           // A gone connection needs nothing more either; a failed send is tried again on retry.
           if (outcome === "failed") return;
-          pending.push(connectionId);
+          const position = positions.get(connectionId);
+          if (position === undefined) return;
+          markSent(progress, position);
+          dirty = true;
           writing ??= flush();
         },
       },
     );
     await writing;
-    if (pending.length > 0) await flush();
+    if (dirty) await flush();
     if (writeError !== undefined) throw writeError;
-    const result: FanOutJobReport = { jobId, skipped: connectionIds.length - todo.length, ...report };
+    const result: FanOutJobReport = { jobId, skipped: positions.size - todo.length, ...report };
     if (report.failed > 0) {
       throw new DependencyError(`fan-out job ${jobId}: ${report.failed} sends failed; the job is retried`);
     }
