@@ -115,6 +115,29 @@ describe("fan-out", () => {
     await expect(fanOut.send([recipients(5)], frame)).rejects.toBeInstanceOf(DependencyError);
   });
 
+  it("answers with what was queued when only some jobs could be queued (a retry would deliver twice)", async () => {
+    let calls = 0;
+    const logged: string[] = [];
+    const fanOut = createFanOut({
+      messenger: fakeMessenger().messenger,
+      dispatcher: () => ({
+        dispatch: async () => {
+          calls += 1;
+          if (calls === 2) throw new Error("throttled");
+        },
+      }),
+      markers: () => fakeMarkers().markers,
+      inlineMax: 2,
+      jobSize: 2,
+      dispatchConcurrency: 1,
+      now: () => NOW,
+      log: { ...silent, error: (message) => void logged.push(message) },
+    });
+    const receipt = await fanOut.send([recipients(5)], frame);
+    expect(receipt).toEqual({ recipients: 5, jobs: 2, delivered: 0, gone: 0, failed: 2 });
+    expect(logged).toEqual(["fan-out: some jobs could not be queued"]);
+  });
+
   it("a retried job skips what it already sent; a failed send is recorded as not sent and fails the job", async () => {
     const { messenger, sent } = fakeMessenger((id) => (id === "c3" ? "failed" : id === "c4" ? "gone" : "delivered"));
     const store = fakeMarkers({ "f/0": [0, 1] });

@@ -43,7 +43,10 @@ export interface FanOutDispatcher {
 /** What the caller hears: how many recipients, how many jobs were queued, and inline deliveries. */
 export interface FanOutReceipt extends DeliveryReport {
   recipients: number;
-  /** Jobs queued; 0 when the fan-out was sent inline (then `delivered/gone/failed` count it). */
+  /**
+   * Jobs queued; 0 when the fan-out was sent inline (then `delivered/gone/failed` count it). When
+   * only some jobs could be queued, `failed` counts the recipients of the others.
+   */
   jobs: number;
 }
 
@@ -94,7 +97,7 @@ export function createFanOut(options: FanOutOptions): FanOut {
     let jobs = 0;
     let queued = false;
     const running = new Set<Promise<void>>();
-    const failures: unknown[] = [];
+    const failures: Array<{ error: unknown; recipients: number }> = [];
     const nowSeconds = now() / 1000;
 
     const dispatchNext = async (connectionIds: string[]) => {
@@ -105,7 +108,7 @@ export function createFanOut(options: FanOutOptions): FanOut {
         try {
           await options.dispatcher().dispatch(job);
         } catch (error) {
-          failures.push(error);
+          failures.push({ error, recipients: connectionIds.length });
         }
       })();
       running.add(accepted);
@@ -131,13 +134,25 @@ export function createFanOut(options: FanOutOptions): FanOut {
     }
     while (buffer.length > 0) await dispatchNext(buffer.splice(0, jobSize));
     await Promise.all(running);
+    if (failures.length === jobs) {
+      // Nothing was queued, so nothing will be delivered: a retry by the caller is harmless.
+      throw new DependencyError(`fan-out: none of ${jobs} jobs could be queued`, { cause: failures[0]?.error });
+    }
+    // Some jobs are on their way: an error would invite a retry that delivers twice to their
+    // recipients, so the receipt says what was queued and counts the rest as failed.
+    const failed = failures.reduce((sum, failure) => sum + failure.recipients, 0);
     if (failures.length > 0) {
-      throw new DependencyError(`fan-out: ${failures.length} of ${jobs} jobs could not be queued`, {
-        cause: failures[0],
+      log.error("fan-out: some jobs could not be queued", {
+        code: "dependency_failed",
+        fanOutId,
+        jobs,
+        notQueued: failures.length,
+        failed,
+        error: failures[0]?.error,
       });
     }
-    log.info("fan-out queued", { fanOutId, recipients, jobs });
-    return { recipients, jobs, delivered: 0, gone: 0, failed: 0 };
+    log.info("fan-out queued", { fanOutId, recipients, jobs: jobs - failures.length });
+    return { recipients, jobs: jobs - failures.length, delivered: 0, gone: 0, failed };
   }
 
   async function runJob(input: unknown): Promise<FanOutJobReport> {
