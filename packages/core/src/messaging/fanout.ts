@@ -74,6 +74,11 @@ export interface FanOutOptions {
   jobSize?: number;
   /** Jobs handed to the dispatcher at once. */
   dispatchConcurrency?: number;
+  /**
+   * Shortest time between two marker writes of a job (default 100 ms). Longer means fewer writes
+   * (each is a DynamoDB write and Lambda time) but more sends repeated if a worker dies mid-job.
+   */
+  markerIntervalMs?: number;
   /** Clock in epoch milliseconds. */
   now?: () => number;
   log?: Log;
@@ -84,6 +89,7 @@ export function createFanOut(options: FanOutOptions): FanOut {
   const inlineMax = options.inlineMax ?? FANOUT.inlineMax;
   const jobSize = options.jobSize ?? FANOUT.jobSize;
   const dispatchConcurrency = options.dispatchConcurrency ?? 16;
+  const markerIntervalMs = options.markerIntervalMs ?? 100;
   const now = options.now ?? Date.now;
   const log = options.log ?? createLog("fanout");
 
@@ -171,17 +177,28 @@ export function createFanOut(options: FanOutOptions): FanOut {
     });
 
     // Progress is written while sending: at most one marker write in flight, each carrying every send
-    // that completed so far. A failed write fails the job (it is retried).
+    // that completed so far, and at most one write per markerIntervalMs (the last one goes out as soon
+    // as the sends are done). A failed write fails the job (it is retried).
     let dirty = false;
     let writing: Promise<void> | undefined;
     let writeError: unknown;
+    let finishing = false;
+    let pause: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
     const flush = async () => {
       while (dirty && writeError === undefined) {
         dirty = false;
+        const started = performance.now();
         try {
           await markers.record(jobId, progress.slice());
         } catch (error) {
           writeError = error;
+        }
+        const wait = started + markerIntervalMs - performance.now();
+        if (!finishing && wait > 0) {
+          await new Promise<void>((resolve) => {
+            pause = { timer: setTimeout(resolve, wait), resolve };
+          });
+          pause = undefined;
         }
       }
       writing = undefined;
@@ -201,6 +218,11 @@ export function createFanOut(options: FanOutOptions): FanOut {
         },
       },
     );
+    finishing = true;
+    if (pause) {
+      clearTimeout(pause.timer);
+      pause.resolve();
+    }
     await writing;
     if (dirty) await flush();
     if (writeError !== undefined) throw writeError;
