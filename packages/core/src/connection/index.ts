@@ -13,5 +13,6 @@ export {
   createConnectionStore,
   isConditionalFailure,
   type NewConnection,
+  type RecipientRecord,
   type WalkOptions,
 } from "./store";
