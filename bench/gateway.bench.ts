@@ -6,6 +6,7 @@ import { closeAll, connectMany, connectPlain, type RealtimeClient } from "./lib/
 import { startRawEchoServer } from "./lib/raw-server";
 import type { BenchResult } from "./lib/result";
 import { figure, percentile } from "./lib/stats";
+import { type CpuReading, cpuSince, readCpu } from "./lib/thread-cpu";
 
 /**
  * Echo throughput and round-trip latency with CLIENTS concurrent ping-pong clients (each keeps one
@@ -27,6 +28,8 @@ interface SliceResult {
   latencies: number[];
   /** CPU time of the whole process (every thread: clients, gateway, handler worker, dynalite), in µs. */
   cpuMicros: number;
+  /** The same split by thread (from /proc; undefined elsewhere), in ms. */
+  threads: CpuReading | undefined;
 }
 
 /** Every client sends, waits for its echo, sends again, until the slice ends. */
@@ -34,6 +37,7 @@ async function pingPong(clients: readonly RealtimeClient[], durationMs: number):
   const latencies: number[] = [];
   let count = 0;
   const cpuBefore = process.cpuUsage();
+  const threadsBefore = readCpu(process.pid);
   const start = performance.now();
   const loops = clients.map(
     (client, index) =>
@@ -68,7 +72,13 @@ async function pingPong(clients: readonly RealtimeClient[], durationMs: number):
   clearTimeout(guard);
   for (const client of clients) client.onFrame = undefined;
   const cpu = process.cpuUsage(cpuBefore);
-  return { count, elapsedMs: performance.now() - start, latencies, cpuMicros: cpu.user + cpu.system };
+  return {
+    count,
+    elapsedMs: performance.now() - start,
+    latencies,
+    cpuMicros: cpu.user + cpu.system,
+    threads: cpuSince(threadsBefore, readCpu(process.pid)),
+  };
 }
 
 function merge(slices: SliceResult[]) {
@@ -76,7 +86,14 @@ function merge(slices: SliceResult[]) {
   const cpuMicros = slices.reduce((sum, slice) => sum + slice.cpuMicros, 0);
   const elapsed = slices.reduce((sum, slice) => sum + slice.elapsedMs, 0);
   const latencies = slices.flatMap((slice) => slice.latencies);
+  const threads = slices.every((slice) => slice.threads)
+    ? {
+        mainUs: (slices.reduce((sum, slice) => sum + (slice.threads?.mainMs ?? 0), 0) * 1000) / count,
+        otherUs: (slices.reduce((sum, slice) => sum + (slice.threads?.otherThreadsMs ?? 0), 0) * 1000) / count,
+      }
+    : undefined;
   return {
+    threads,
     perSecond: (count / elapsed) * 1000,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -171,5 +188,26 @@ export async function runGatewayBench(env: BenchStack, options: { rounds?: numbe
       baseline: { value: rawFigures.cpuPerMessage, name: "raw ws CPU/msg" },
     }),
   ];
+  // Where the CPU goes (per message): the main thread holds the clients, the gateway, `@connections`
+  // and DynamoDB; the other threads are the handler workers (and V8's helpers). A pool only helps as
+  // far as the handler threads are what the one worker waits for.
+  for (const [label, figures] of [
+    ["one handler worker", singleFigures],
+    [`handler pool of ${workers}`, gatewayFigures],
+  ] as const) {
+    if (!figures.threads) continue;
+    results.push(
+      figure({
+        name: `gateway echo, ${label}: main thread CPU per message`,
+        value: figures.threads.mainUs,
+        unit: "µs",
+      }),
+      figure({
+        name: `gateway echo, ${label}: other threads' CPU per message`,
+        value: figures.threads.otherUs,
+        unit: "µs",
+      }),
+    );
+  }
   return results;
 }

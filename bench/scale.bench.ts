@@ -14,6 +14,19 @@ import type { InlineTask } from "./lib/inline-broadcast";
 import type { BenchResult } from "./lib/result";
 import type { FarmCommand, FarmReply } from "./lib/socket-farm";
 import { figure } from "./lib/stats";
+import { cpuSince, readCpu } from "./lib/thread-cpu";
+
+/**
+ * CPU time of one broadcast: the gateway process's main thread (gateway, `@connections`, relay,
+ * DynamoDB emulator), its other threads (handler workers, the inline sender, V8's helpers), and the
+ * socket farm.
+ */
+interface StackCpu {
+  mainThreadMs: number;
+  otherThreadsMs: number;
+  farmMs: number;
+}
+const totalMs = (cpu: StackCpu) => cpu.mainThreadMs + cpu.otherThreadsMs + cpu.farmMs;
 
 /**
  * Fan-out at scale: broadcast to up to 10,000 live sockets with an emulated 10 ms round trip on every
@@ -47,7 +60,13 @@ interface Farm {
 
 function startFarm(): Farm {
   const child = fork(new URL("./lib/socket-farm.ts", import.meta.url), [], {
-    execArgv: ["--import", "tsx"],
+    execArgv: [
+      "--import",
+      "tsx",
+      ...(process.env.WSAUTH_BENCH_PROFILE_DIR
+        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.WSAUTH_BENCH_PROFILE_DIR}`]
+        : []),
+    ],
     env: { ...process.env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -111,7 +130,29 @@ export async function runScaleBench(options: { sizes?: readonly number[]; worker
   });
   const farm = startFarm();
   const results: BenchResult[] = [];
-  const points: Array<{ size: number; parallel: number; inline: number; jobs: number; answered: number }> = [];
+  const points: Array<{
+    size: number;
+    parallel: number;
+    inline: number;
+    jobs: number;
+    answered: number;
+    parallelCpu: StackCpu | undefined;
+    inlineCpu: StackCpu | undefined;
+  }> = [];
+  /** CPU of the whole local stack (this process's threads and the socket farm) from now until called. */
+  const cpuMeter = () => {
+    const start = { stack: readCpu(process.pid), farm: readCpu(farm.child.pid ?? -1) };
+    return (): StackCpu | undefined => {
+      const stack = cpuSince(start.stack, readCpu(process.pid));
+      const farmCpu = cpuSince(start.farm, readCpu(farm.child.pid ?? -1));
+      if (!stack || !farmCpu) return undefined;
+      return {
+        mainThreadMs: stack.mainMs,
+        otherThreadsMs: stack.otherThreadsMs,
+        farmMs: farmCpu.mainMs + farmCpu.otherThreadsMs,
+      };
+    };
+  };
   let inline: Worker | undefined;
   let admin: WebSocket | undefined;
   try {
@@ -187,10 +228,21 @@ export async function runScaleBench(options: { sizes?: readonly number[]; worker
         await parallelBroadcast(`warm${runs++}`);
         await inlineBroadcast(`warm${runs++}`);
       }
+      const parallelCpu = cpuMeter();
       const { elapsed: parallel, answered, jobs } = await parallelBroadcast(`p${runs++}`);
-
+      const parallelUsage = parallelCpu();
+      const inlineCpu = cpuMeter();
       const inlineMs = await inlineBroadcast(`i${runs++}`);
-      points.push({ size, parallel, inline: inlineMs, jobs, answered });
+      const inlineUsage = inlineCpu();
+      points.push({
+        size,
+        parallel,
+        inline: inlineMs,
+        jobs,
+        answered,
+        parallelCpu: parallelUsage,
+        inlineCpu: inlineUsage,
+      });
     }
 
     const largest = points.at(-1);
@@ -219,6 +271,29 @@ export async function runScaleBench(options: { sizes?: readonly number[]; worker
         lowerIsBetter: true,
       }),
     );
+    // CPU per delivered frame, whole local stack: independent of what else the machine runs, unlike
+    // the wall-clock figures above (which need the cores to themselves).
+    const { inlineCpu, parallelCpu } = largest;
+    if (inlineCpu && parallelCpu) {
+      const perFrame = (cpu: StackCpu) => (totalMs(cpu) * 1000) / largest.size;
+      const split = (cpu: StackCpu) =>
+        `main thread ${Math.round(cpu.mainThreadMs)} ms, other threads ${Math.round(cpu.otherThreadsMs)} ms, socket farm ${Math.round(cpu.farmMs)} ms`;
+      results.push(
+        figure({
+          name: `CPU per delivered frame, inline, whole local stack (${split(inlineCpu)})`,
+          value: perFrame(inlineCpu),
+          unit: "µs",
+          lowerIsBetter: true,
+        }),
+        figure({
+          name: `CPU per delivered frame, parallel fan-out, whole local stack (${split(parallelCpu)})`,
+          value: perFrame(parallelCpu),
+          unit: "µs",
+          lowerIsBetter: true,
+          baseline: { value: perFrame(inlineCpu), name: "inline" },
+        }),
+      );
+    }
     for (const point of points.slice(0, -1)) {
       results.push(
         figure({

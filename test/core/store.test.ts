@@ -120,6 +120,9 @@ describe("connection store (dynalite)", () => {
     const walked = [];
     for await (const page of registry.walk({ pageSize: 2 })) walked.push(...page);
     expect(walked.map((c) => c.connectionId)).not.toContain("old1");
+    const recipients = [];
+    for await (const page of registry.walkRecipients({ pageSize: 2 })) recipients.push(...page);
+    expect(recipients.map((c) => c.connectionId)).not.toContain("old1");
     const all = [];
     for await (const page of registry.walk({ includeExpired: true })) all.push(...page);
     expect(all.map((c) => c.connectionId)).toContain("old1");
@@ -136,6 +139,14 @@ describe("connection store (dynalite)", () => {
     const seen: string[] = [];
     for await (const page of registry.walk({ pageSize: 4 })) seen.push(...page.map((c) => c.connectionId));
     expect(seen.sort()).toEqual([...ids].sort());
+    // The fan-out's walk: the same connections, only the two attributes it reads.
+    const recipients: Array<Record<string, unknown>> = [];
+    for await (const page of registry.walkRecipients({ pageSize: 4 })) recipients.push(...page);
+    expect(recipients.map((r) => r.connectionId).sort()).toEqual([...ids].sort());
+    const exp = (await registry.get("walk-0"))?.tokenExp;
+    expect(
+      recipients.every((r) => Object.keys(r).sort().join() === "connectionId,tokenExp" && r.tokenExp === exp),
+    ).toBe(true);
   });
 
   it("extends tokenExp forward only, and not for unknown connections", async () => {

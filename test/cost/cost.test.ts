@@ -6,15 +6,25 @@ import { signInDemoUser, startTestStack, type TestStack } from "@wsauth/local/te
 import pMap from "p-map";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { startTcpRelay, type TcpRelay } from "../helpers/tcp-relay";
 
 // The cost model, measured: each user-visible operation runs on the local stack while every AWS call
 // the handlers make (DynamoDB, @connections, Lambda Invoke) and every handler invocation is recorded.
 // The counts are what AWS bills per operation (BENCHMARKS.md turns them into money). A change that
 // adds a DynamoDB call per message, or an invocation, fails here.
 //
-// `WSAUTH_COST_OUT=<file>` also writes the counts as JSON.
+// Durations: the handlers reach DynamoDB and `@connections` through relays that add an emulated round
+// trip (ROUND_TRIP_MS), and each invocation's duration is recorded in its worker; the last test takes
+// the median per operation over repeated runs. They stand in for Lambda's billed durations.
+//
+// `WSAUTH_COST_OUT=<file>` also writes the counts and durations as JSON.
+
+/** Emulated round trips from a Lambda function to its dependencies in the same region. */
+const ROUND_TRIP_MS = { dynamodb: 5, connections: 10 } as const;
 
 interface Counts {
+  /** Each invocation's duration in its worker, by module (ms). */
+  durationsMs?: Record<string, number[]>;
   invocations: Record<string, number>;
   dynamodb: Record<string, number>;
   posts: number;
@@ -24,7 +34,9 @@ interface Counts {
 let stack: TestStack;
 let calls: RecordedAwsCall[] = [];
 let invocations: string[] = [];
-const results: Record<string, Counts & { note?: string }> = {};
+let durations: Array<{ module: string; ms: number }> = [];
+const relays: TcpRelay[] = [];
+const results: Record<string, Counts & { note?: string; medians?: Record<string, Record<string, number>> }> = {};
 
 function tally(): Counts {
   const counts: Counts = { invocations: {}, dynamodb: {}, posts: 0, lambdaInvokes: 0 };
@@ -42,6 +54,21 @@ function tally(): Counts {
   return counts;
 }
 
+function byModule(samples: ReadonlyArray<{ module: string; ms: number }>): Record<string, number[]> {
+  const grouped: Record<string, number[]> = {};
+  for (const { module, ms } of samples) {
+    const list = grouped[module] ?? [];
+    list.push(Math.round(ms * 10) / 10);
+    grouped[module] = list;
+  }
+  return grouped;
+}
+
+const median = (samples: readonly number[]) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+};
+
 const total = (record: Record<string, number>) => Object.values(record).reduce((sum, value) => sum + value, 0);
 
 /** Runs `operation` with fresh counters and returns what it cost, once every handler has finished. */
@@ -49,10 +76,11 @@ async function measure(name: string, operation: () => Promise<void>): Promise<Co
   await settle();
   calls = [];
   invocations = [];
+  durations = [];
   await operation();
   await settle();
   const counts = tally();
-  results[name] = counts;
+  results[name] = { ...counts, durationsMs: byModule(durations) };
   return counts;
 }
 
@@ -102,6 +130,20 @@ beforeAll(async () => {
       awsCall: (call) => calls.push(call),
       resourceRead: () => {},
       invocation: (module) => invocations.push(module),
+      duration: (module, ms) => durations.push({ module, ms }),
+    },
+    routeDependencies: async (direct) => {
+      const delayed = async (endpoint: string, delayMs: number) => {
+        const url = new URL(endpoint);
+        const relay = await startTcpRelay({ host: url.hostname, port: Number(url.port) }, { delayMs });
+        relays.push(relay);
+        return `${relay.endpoint}${url.pathname === "/" ? "" : url.pathname}`;
+      };
+      return {
+        ...direct,
+        dynamoEndpoint: await delayed(direct.dynamoEndpoint, ROUND_TRIP_MS.dynamodb),
+        managementEndpoint: await delayed(direct.managementEndpoint, ROUND_TRIP_MS.connections),
+      };
     },
   });
   alice = (await signInDemoUser(stack.outputs, 0)).idToken;
@@ -114,6 +156,7 @@ afterAll(async () => {
   for (const socket of sockets) socket.close();
   if (process.env.WSAUTH_COST_OUT) await writeFile(process.env.WSAUTH_COST_OUT, JSON.stringify(results, null, 2));
   await stack?.stop();
+  await Promise.all(relays.map((relay) => relay.stop()));
 });
 
 describe("AWS calls per user-visible operation (recorded on the local stack)", () => {
@@ -190,6 +233,54 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
     expect(counts.lambdaInvokes).toBe(0);
   });
 
+  it("durations per operation, median of repeated runs, with emulated round trips to DynamoDB and @connections", async () => {
+    const RUNS = 15;
+    const sender = await open(alice);
+    const targets = await Promise.all([open(bob), open(bob), open(bob)]);
+    sockets.push(sender.socket, ...targets.map((target) => target.socket));
+    const operations: Record<string, () => Promise<void>> = {
+      echo: async () => {
+        const before = sender.frames.length;
+        sender.socket.send(JSON.stringify({ n: 1 }));
+        await until(() => sender.frames.slice(before).some((frame) => frame.type === "echo"));
+      },
+      "keep-alive ping": async () => {
+        const before = sender.frames.length;
+        sender.socket.send(JSON.stringify({ action: ROUTE.ping }));
+        await until(() => sender.frames.slice(before).some((frame) => frame.type === "pong"));
+      },
+      "direct message to 3 connections": async () => {
+        const before = sender.frames.length;
+        sender.socket.send(JSON.stringify({ action: ROUTE.sendmessage, to: bobId, data: { n: 1 } }));
+        await until(() => sender.frames.slice(before).some((frame) => frame.type === "sent"));
+      },
+      "connect + disconnect": async () => {
+        const { socket } = await open(alice);
+        await new Promise<void>((resolve) => {
+          socket.once("close", () => resolve());
+          socket.close(1000);
+        });
+      },
+    };
+    const medians: Record<string, Record<string, number>> = {};
+    for (const [name, operation] of Object.entries(operations)) {
+      await settle();
+      durations = [];
+      for (let run = 0; run < RUNS; run++) await operation();
+      await settle();
+      const grouped = byModule(durations);
+      medians[name] = Object.fromEntries(Object.entries(grouped).map(([module, ms]) => [module, median(ms)]));
+      for (const ms of Object.values(grouped)) expect(ms).toHaveLength(RUNS);
+    }
+    results["median durations (ms)"] = { invocations: {}, dynamodb: {}, posts: 0, lambdaInvokes: 0, medians };
+    // Each reply waits for its @connections round trip, so a duration that misses the handler's awaits shows.
+    expect(medians.echo?.default).toBeGreaterThanOrEqual(ROUND_TRIP_MS.connections);
+    expect(medians["direct message to 3 connections"]?.sendmessage).toBeGreaterThanOrEqual(
+      2 * ROUND_TRIP_MS.dynamodb + ROUND_TRIP_MS.connections,
+    );
+    expect(Object.keys(medians["connect + disconnect"] ?? {}).sort()).toEqual(["authorizer", "connect", "disconnect"]);
+  }, 120_000);
+
   it("a broadcast past the inline threshold: FanOut jobs, a few marker writes per job, never one per message", async () => {
     const bulk = FANOUT.inlineMax + 20;
     crowd = await pMap(
@@ -218,6 +309,12 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
     expect(counts.dynamodb.Query ?? 0).toBeLessThanOrEqual(8 * 2);
     expect(counts.dynamodb.DeleteItem ?? 0).toBe(0);
     expect(total(counts.dynamodb)).toBeLessThan(recipients / 4);
+    // Each job's duration, for the cost table (one sample per job).
+    const jobDurations = results["broadcast via FanOut jobs"]?.durationsMs?.fanout ?? [];
+    expect(jobDurations).toHaveLength(jobs);
+    // A job writes its progress at most every 100 ms, plus the last write: never at the pace of the sends.
+    const writeBound = jobDurations.reduce((sum, ms) => sum + Math.ceil(ms / 100) + 1, 0);
+    expect(counts.dynamodb.UpdateItem ?? 0).toBeLessThanOrEqual(writeBound);
   }, 120_000);
 
   /** Sends a frame and waits for the frame of `type` it answers with. */

@@ -17,5 +17,6 @@ export {
   type FrameWindow,
   isConditionalFailure,
   type NewConnection,
+  type RecipientRecord,
   type WalkOptions,
 } from "./store";

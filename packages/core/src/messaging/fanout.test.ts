@@ -3,7 +3,7 @@ import { DependencyError, InputError } from "../errors/index";
 import type { Log } from "../logging/index";
 import type { ServerFrame } from "../protocol/index";
 import { createFanOut, type FanOutJob } from "./fanout";
-import type { FanOutMarkers } from "./fanout-markers";
+import { emptyProgress, type FanOutMarkers, hasSent, markSent } from "./fanout-markers";
 import type { DeliveryReport, Messenger, SendOptions } from "./messenger";
 
 // Pure logic of the fan-out with fakes: where it cuts jobs, what it skips, when it throws. The real
@@ -31,17 +31,23 @@ function fakeMessenger(outcomeOf: (id: string) => keyof DeliveryReport = () => "
   return { messenger, sent };
 }
 
-function fakeMarkers(initial: Record<string, string[]> = {}) {
-  const rows = new Map(Object.entries(initial).map(([jobId, ids]) => [jobId, new Set(ids)]));
+function fakeMarkers(initial: Record<string, number[]> = {}) {
+  const rows = new Map(Object.entries(initial).map(([jobId, positions]) => [jobId, new Set(positions)]));
   let writes = 0;
   const markers: FanOutMarkers = {
-    async done(jobId) {
-      return new Set(rows.get(jobId) ?? []);
+    async done(jobId, size) {
+      const progress = emptyProgress(size);
+      for (const position of rows.get(jobId) ?? []) markSent(progress, position);
+      return progress;
     },
-    async record(jobId, ids) {
+    async record(jobId, progress) {
       writes += 1;
-      const row = rows.get(jobId) ?? new Set<string>();
-      for (const id of ids) row.add(id);
+      const row = new Set<number>();
+      for (let position = 0; position < progress.length * 8; position++) {
+        if (hasSent(progress, position)) row.add(position);
+      }
+      // A record replaces the previous one and must never drop a position it held.
+      for (const position of rows.get(jobId) ?? []) expect(row.has(position)).toBe(true);
       rows.set(jobId, row);
     },
   };
@@ -109,9 +115,32 @@ describe("fan-out", () => {
     await expect(fanOut.send([recipients(5)], frame)).rejects.toBeInstanceOf(DependencyError);
   });
 
+  it("answers with what was queued when only some jobs could be queued (a retry would deliver twice)", async () => {
+    let calls = 0;
+    const logged: string[] = [];
+    const fanOut = createFanOut({
+      messenger: fakeMessenger().messenger,
+      dispatcher: () => ({
+        dispatch: async () => {
+          calls += 1;
+          if (calls === 2) throw new Error("throttled");
+        },
+      }),
+      markers: () => fakeMarkers().markers,
+      inlineMax: 2,
+      jobSize: 2,
+      dispatchConcurrency: 1,
+      now: () => NOW,
+      log: { ...silent, error: (message) => void logged.push(message) },
+    });
+    const receipt = await fanOut.send([recipients(5)], frame);
+    expect(receipt).toEqual({ recipients: 5, jobs: 2, delivered: 0, gone: 0, failed: 2 });
+    expect(logged).toEqual(["fan-out: some jobs could not be queued"]);
+  });
+
   it("a retried job skips what it already sent; a failed send is recorded as not sent and fails the job", async () => {
     const { messenger, sent } = fakeMessenger((id) => (id === "c3" ? "failed" : id === "c4" ? "gone" : "delivered"));
-    const store = fakeMarkers({ "f/0": ["c0", "c1"] });
+    const store = fakeMarkers({ "f/0": [0, 1] });
     const fanOut = createFanOut({
       messenger,
       dispatcher: () => ({ dispatch: async () => {} }),
@@ -121,7 +150,7 @@ describe("fan-out", () => {
     const job = { jobId: "f/0", frame, connectionIds: ["c0", "c1", "c2", "c3", "c4"] };
     await expect(fanOut.runJob(job)).rejects.toBeInstanceOf(DependencyError);
     expect(sent).toEqual(["c2", "c3", "c4"]);
-    expect([...(store.rows.get("f/0") ?? [])].sort()).toEqual(["c0", "c1", "c2", "c4"]);
+    expect([...(store.rows.get("f/0") ?? [])].sort()).toEqual([0, 1, 2, 4]);
     // The retry sends only to the one that failed.
     sent.length = 0;
     await expect(fanOut.runJob(job)).rejects.toBeInstanceOf(DependencyError);

@@ -5,7 +5,7 @@ import { FANOUT } from "../constants/index";
 import { DependencyError, InputError } from "../errors/index";
 import { createLog, type Log } from "../logging/index";
 import { describeIssue, type ServerFrame } from "../protocol/index";
-import type { FanOutMarkers } from "./fanout-markers";
+import { type FanOutMarkers, hasSent, markSent } from "./fanout-markers";
 import type { DeliveryReport, Messenger } from "./messenger";
 
 /**
@@ -43,7 +43,10 @@ export interface FanOutDispatcher {
 /** What the caller hears: how many recipients, how many jobs were queued, and inline deliveries. */
 export interface FanOutReceipt extends DeliveryReport {
   recipients: number;
-  /** Jobs queued; 0 when the fan-out was sent inline (then `delivered/gone/failed` count it). */
+  /**
+   * Jobs queued; 0 when the fan-out was sent inline (then `delivered/gone/failed` count it). When
+   * only some jobs could be queued, `failed` counts the recipients of the others.
+   */
   jobs: number;
 }
 
@@ -71,6 +74,11 @@ export interface FanOutOptions {
   jobSize?: number;
   /** Jobs handed to the dispatcher at once. */
   dispatchConcurrency?: number;
+  /**
+   * Shortest time between two marker writes of a job (default 100 ms). Longer means fewer writes
+   * (each is a DynamoDB write and Lambda time) but more sends repeated if a worker dies mid-job.
+   */
+  markerIntervalMs?: number;
   /** Clock in epoch milliseconds. */
   now?: () => number;
   log?: Log;
@@ -81,6 +89,7 @@ export function createFanOut(options: FanOutOptions): FanOut {
   const inlineMax = options.inlineMax ?? FANOUT.inlineMax;
   const jobSize = options.jobSize ?? FANOUT.jobSize;
   const dispatchConcurrency = options.dispatchConcurrency ?? 16;
+  const markerIntervalMs = options.markerIntervalMs ?? 100;
   const now = options.now ?? Date.now;
   const log = options.log ?? createLog("fanout");
 
@@ -94,7 +103,7 @@ export function createFanOut(options: FanOutOptions): FanOut {
     let jobs = 0;
     let queued = false;
     const running = new Set<Promise<void>>();
-    const failures: unknown[] = [];
+    const failures: Array<{ error: unknown; recipients: number }> = [];
     const nowSeconds = now() / 1000;
 
     const dispatchNext = async (connectionIds: string[]) => {
@@ -105,7 +114,7 @@ export function createFanOut(options: FanOutOptions): FanOut {
         try {
           await options.dispatcher().dispatch(job);
         } catch (error) {
-          failures.push(error);
+          failures.push({ error, recipients: connectionIds.length });
         }
       })();
       running.add(accepted);
@@ -131,13 +140,25 @@ export function createFanOut(options: FanOutOptions): FanOut {
     }
     while (buffer.length > 0) await dispatchNext(buffer.splice(0, jobSize));
     await Promise.all(running);
+    if (failures.length === jobs) {
+      // Nothing was queued, so nothing will be delivered: a retry by the caller is harmless.
+      throw new DependencyError(`fan-out: none of ${jobs} jobs could be queued`, { cause: failures[0]?.error });
+    }
+    // Some jobs are on their way: an error would invite a retry that delivers twice to their
+    // recipients, so the receipt says what was queued and counts the rest as failed.
+    const failed = failures.reduce((sum, failure) => sum + failure.recipients, 0);
     if (failures.length > 0) {
-      throw new DependencyError(`fan-out: ${failures.length} of ${jobs} jobs could not be queued`, {
-        cause: failures[0],
+      log.error("fan-out: some jobs could not be queued", {
+        code: "dependency_failed",
+        fanOutId,
+        jobs,
+        notQueued: failures.length,
+        failed,
+        error: failures[0]?.error,
       });
     }
-    log.info("fan-out queued", { fanOutId, recipients, jobs });
-    return { recipients, jobs, delivered: 0, gone: 0, failed: 0 };
+    log.info("fan-out queued", { fanOutId, recipients, jobs: jobs - failures.length });
+    return { recipients, jobs: jobs - failures.length, delivered: 0, gone: 0, failed };
   }
 
   async function runJob(input: unknown): Promise<FanOutJobReport> {
@@ -146,22 +167,38 @@ export function createFanOut(options: FanOutOptions): FanOut {
     const { jobId, connectionIds } = parsed.data;
     const frame = parsed.data.frame as ServerFrame;
     const markers = options.markers();
-    const done = await markers.done(jobId);
-    const todo = connectionIds.filter((connectionId) => !done.has(connectionId));
+    const progress = await markers.done(jobId, connectionIds.length);
+    const positions = new Map<string, number>();
+    const todo: string[] = [];
+    connectionIds.forEach((connectionId, position) => {
+      if (positions.has(connectionId)) return;
+      positions.set(connectionId, position);
+      if (!hasSent(progress, position)) todo.push(connectionId);
+    });
 
-    // Progress is written in batches while sending: at most one marker write in flight, carrying
-    // every send that completed meanwhile. A failed write fails the job (it is retried).
-    let pending: string[] = [];
+    // Progress is written while sending: at most one marker write in flight, each carrying every send
+    // that completed so far, and at most one write per markerIntervalMs (the last one goes out as soon
+    // as the sends are done). A failed write fails the job (it is retried).
+    let dirty = false;
     let writing: Promise<void> | undefined;
     let writeError: unknown;
+    let finishing = false;
+    let pause: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
     const flush = async () => {
-      while (pending.length > 0 && writeError === undefined) {
-        const batch = pending;
-        pending = [];
+      while (dirty && writeError === undefined) {
+        dirty = false;
+        const started = performance.now();
         try {
-          await markers.record(jobId, batch);
+          await markers.record(jobId, progress.slice());
         } catch (error) {
           writeError = error;
+        }
+        const wait = started + markerIntervalMs - performance.now();
+        if (!finishing && wait > 0) {
+          await new Promise<void>((resolve) => {
+            pause = { timer: setTimeout(resolve, wait), resolve };
+          });
+          pause = undefined;
         }
       }
       writing = undefined;
@@ -173,15 +210,23 @@ export function createFanOut(options: FanOutOptions): FanOut {
         onOutcome(connectionId, outcome) {
           // A gone connection needs nothing more either; a failed send is tried again on retry.
           if (outcome === "failed") return;
-          pending.push(connectionId);
+          const position = positions.get(connectionId);
+          if (position === undefined) return;
+          markSent(progress, position);
+          dirty = true;
           writing ??= flush();
         },
       },
     );
+    finishing = true;
+    if (pause) {
+      clearTimeout(pause.timer);
+      pause.resolve();
+    }
     await writing;
-    if (pending.length > 0) await flush();
+    if (dirty) await flush();
     if (writeError !== undefined) throw writeError;
-    const result: FanOutJobReport = { jobId, skipped: connectionIds.length - todo.length, ...report };
+    const result: FanOutJobReport = { jobId, skipped: positions.size - todo.length, ...report };
     if (report.failed > 0) {
       throw new DependencyError(`fan-out job ${jobId}: ${report.failed} sends failed; the job is retried`);
     }

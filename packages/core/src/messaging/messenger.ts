@@ -178,7 +178,7 @@ export function createMessenger(options: MessengerOptions): Messenger {
       // One pool over the whole walk: sends keep `concurrency` in flight across page boundaries instead
       // of draining at the end of every page, while the next page is read.
       async function* recipients(): AsyncIterable<string> {
-        for await (const page of store.walk()) {
+        for await (const page of store.walkRecipients()) {
           for (const { connectionId, tokenExp } of page) if (authorised(tokenExp)) yield connectionId;
         }
       }

@@ -279,7 +279,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     const outgoing = frames.broadcast(sender(caller), frame.data, now());
     const { fanOut } = options;
     const receipt = fanOut
-      ? await fanOut.send(store.walk({ pageSize: FANOUT.jobSize }), outgoing)
+      ? await fanOut.send(store.walkRecipients({ pageSize: FANOUT.jobSize }), outgoing)
       : await messenger.broadcast(outgoing).then((report) => ({
           recipients: report.delivered + report.gone + report.failed,
           jobs: 0,

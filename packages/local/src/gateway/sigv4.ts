@@ -69,6 +69,27 @@ class NodeSha256 {
   }
 }
 
+function hmac(key: string | Buffer, data: string): Buffer {
+  return createHmac("sha256", key).update(data).digest();
+}
+
+/** RFC 3986 encoding, as the SDK's `escapeUri`. */
+function escapeUri(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The canonical URI of a path as the SDK's signer builds it: dot segments resolved, encoded once more. */
+function canonicalPath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  const normalized = `${path.startsWith("/") ? "/" : ""}${segments.join("/")}${segments.length > 0 && path.endsWith("/") ? "/" : ""}`;
+  return escapeUri(normalized).replace(/%2F/g, "/");
+}
+
 interface Authorization {
   accessKeyId: string;
   scope: { date: string; region: string; service: string; terminator: string };
@@ -137,6 +158,81 @@ export function createSigV4Verifier(
   const service = options.service ?? SERVICE;
   const now = options.now ?? Date.now;
   const signer = new SignatureV4({ credentials, region, service, sha256: NodeSha256 });
+  /** The derived signing key of the last date seen (it changes once a day). */
+  let signingKey: { date: string; key: Buffer } | undefined;
+  const keyFor = (date: string): Buffer => {
+    if (signingKey?.date !== date) {
+      let key = hmac(`AWS4${credentials.secretAccessKey}`, date);
+      for (const part of [region, service, "aws4_request"]) key = hmac(key, part);
+      signingKey = { date, key };
+    }
+    return signingKey.key;
+  };
+
+  /**
+   * The signature a request without a query string must carry, computed here (SigV4 as the SDK's
+   * signer computes it for `execute-api`: the path's segments normalised and URI-encoded once more,
+   * signed headers trimmed with runs of spaces folded, the body's SHA-256) with the signing key
+   * derived once per date instead of per request.
+   */
+  function signatureOf(
+    request: SignedRequest,
+    headers: Record<string, string>,
+    signedHeaders: string[],
+    amzDate: string,
+    date: string,
+  ): string {
+    const names = [...signedHeaders].sort();
+    const payloadHash =
+      headers["x-amz-content-sha256"] ??
+      createHash("sha256")
+        .update(request.body ?? Buffer.alloc(0))
+        .digest("hex");
+    const canonicalRequest = [
+      request.method,
+      canonicalPath(request.url),
+      "",
+      ...names.map((name) => `${name}:${(headers[name] ?? "").trim().replace(/\s+/g, " ")}`),
+      "",
+      names.join(";"),
+      payloadHash,
+    ].join("\n");
+    const stringToSign = [
+      ALGORITHM,
+      amzDate,
+      `${date}/${region}/${service}/aws4_request`,
+      createHash("sha256").update(canonicalRequest).digest("hex"),
+    ].join("\n");
+    return createHmac("sha256", keyFor(date)).update(stringToSign).digest("hex");
+  }
+
+  /** A request with a query string: the SDK's own signer (which sorts and encodes the query). */
+  async function signedWithSdk(
+    request: SignedRequest,
+    headers: Record<string, string>,
+    signedHeaders: string[],
+    signingDate: Date,
+    queryStart: number,
+  ): Promise<string> {
+    const query: Record<string, string | string[]> = {};
+    for (const [name, value] of new URLSearchParams(request.url.slice(queryStart + 1))) {
+      const existing = query[name];
+      query[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+    }
+    const signed = await signer.sign(
+      {
+        method: request.method,
+        protocol: "http:",
+        hostname: headers.host ?? "",
+        path: request.url.slice(0, queryStart),
+        query,
+        headers,
+        ...(request.body && request.body.length > 0 ? { body: request.body } : {}),
+      },
+      { signingDate, signableHeaders: new Set(signedHeaders) },
+    );
+    return /Signature=([0-9a-f]{64})$/.exec(String(signed.headers.authorization ?? ""))?.[1] ?? "";
+  }
 
   return async (request) => {
     const header = headerValue(request.headers, "authorization");
@@ -184,27 +280,10 @@ export function createSigV4Verifier(
       if (declaredHash !== actual) return MISMATCH;
     }
     const queryStart = request.url.indexOf("?");
-    const path = queryStart === -1 ? request.url : request.url.slice(0, queryStart);
-    const query: Record<string, string | string[]> = {};
-    if (queryStart !== -1) {
-      for (const [name, value] of new URLSearchParams(request.url.slice(queryStart + 1))) {
-        const existing = query[name];
-        query[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
-      }
-    }
-    const signed = await signer.sign(
-      {
-        method: request.method,
-        protocol: "http:",
-        hostname: headers.host ?? "",
-        path,
-        query,
-        headers,
-        ...(request.body && request.body.length > 0 ? { body: request.body } : {}),
-      },
-      { signingDate, signableHeaders: new Set(signedHeaders) },
-    );
-    const expected = /Signature=([0-9a-f]{64})$/.exec(String(signed.headers.authorization ?? ""))?.[1] ?? "";
+    const expected =
+      queryStart === -1
+        ? signatureOf(request, headers, signedHeaders, amzDate ?? "", scope.date)
+        : await signedWithSdk(request, headers, signedHeaders, signingDate, queryStart);
     const matches =
       expected.length === signature.length && timingSafeEqual(Buffer.from(expected), Buffer.from(signature));
     return matches ? { ok: true } : MISMATCH;

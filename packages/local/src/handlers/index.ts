@@ -201,6 +201,9 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
         void restartAfterCrash(reason, files).catch((error: Error) => {
           if (!closed) reporter.error(`could not restart a handler worker: ${error.message}`);
         }),
+      ...(options.recorder?.duration
+        ? { onDuration: (module: string, durationMs: number) => options.recorder?.duration?.(module, durationMs) }
+        : {}),
       onObservation: (observation) => {
         if (observation.kind === "aws-call") options.recorder?.awsCall(observation.call);
         else options.recorder?.resourceRead(observation.read);

@@ -31,8 +31,8 @@ export type HostToWorker = { type: "invoke"; id: number; module: string; event: 
 
 export type WorkerToHost =
   | { type: "ready"; loadFailures: Record<string, string> }
-  | { type: "result"; id: number; ok: true; value: unknown }
-  | { type: "result"; id: number; ok: false; error: SerializedError }
+  | { type: "result"; id: number; ok: true; value: unknown; durationMs: number }
+  | { type: "result"; id: number; ok: false; error: SerializedError; durationMs: number }
   | { type: "unhandled"; error: SerializedError }
   | { type: "observation"; observation: Observation };
 

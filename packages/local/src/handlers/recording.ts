@@ -33,6 +33,11 @@ export interface CallRecorder {
   everyCall?: boolean;
   /** Each invocation of a handler module (a Lambda request). */
   invocation?(module: string): void;
+  /**
+   * Each invocation's duration, from the handler's call until its promise settled, in the worker: a
+   * stand-in for Lambda's billed duration (the round trips to DynamoDB and `@connections` differ).
+   */
+  duration?(module: string, durationMs: number): void;
 }
 
 /** The handler module whose invocation is running (module top-level code runs outside any). */

@@ -57,6 +57,8 @@ export async function startWorker(options: {
   onObservation?: (observation: Observation) => void;
   /** The worker died on its own (not terminated by us). */
   onCrash: (reason: string) => void;
+  /** Each invocation's duration inside the worker, as it settles. */
+  onDuration?: (module: string, durationMs: number) => void;
 }): Promise<WorkerHandle> {
   const worker = new Worker(options.workerFile, {
     workerData: options.init,
@@ -87,6 +89,7 @@ export async function startWorker(options: {
         const waiter = pending.get(message.id);
         if (!waiter) return;
         pending.delete(message.id);
+        options.onDuration?.(waiter.module, message.durationMs);
         if (message.ok) waiter.resolve(message.value);
         else waiter.reject(deserializeError(message.error));
         if (pending.size === 0) drained?.();

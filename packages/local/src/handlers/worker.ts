@@ -62,16 +62,30 @@ for (const [name, file] of Object.entries(files)) {
 port.on("message", async (message: HostToWorker) => {
   if (message.type !== "invoke") return;
   const handler = handlers.get(message.module);
+  // From the call of the handler until its promise settles: the span Lambda bills as duration.
+  const started = performance.now();
   try {
     if (!handler) throw new Error(`handler module "${message.module}" is not loaded`);
-    const value = await runAsModule(message.module, () => handler(message.event, lambdaContext(message.context)));
+    const context = lambdaContext(message.context);
+    // Only a recording host needs to know which module made a call: an AsyncLocalStorage scope makes
+    // Node run a promise hook on every promise of the invocation (a Lambda runtime has none of that).
+    const value = await (record
+      ? runAsModule(message.module, () => handler(message.event, context))
+      : handler(message.event, context));
+    const durationMs = performance.now() - started;
     try {
-      send({ type: "result", id: message.id, ok: true, value });
+      send({ type: "result", id: message.id, ok: true, value, durationMs });
     } catch (error) {
       throw new Error(`its result cannot be serialised (${serializeError(error).message})`);
     }
   } catch (error) {
-    send({ type: "result", id: message.id, ok: false, error: serializeError(error) });
+    send({
+      type: "result",
+      id: message.id,
+      ok: false,
+      error: serializeError(error),
+      durationMs: performance.now() - started,
+    });
   }
 });
 
