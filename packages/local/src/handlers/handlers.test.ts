@@ -311,3 +311,68 @@ describe("handler pool", () => {
     expect(lines.some((line) => line.includes("crashed"))).toBe(false);
   });
 });
+
+describe("handler worker concurrency", () => {
+  let root: string;
+  let host: HandlerHost;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "wsauth-slots-"));
+    const functionsDir = join(root, "packages", "functions", "src");
+    await mkdir(functionsDir, { recursive: true });
+    await mkdir(join(root, "packages", "core", "src"), { recursive: true });
+    await symlink(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+    // Counts the invocations running at once in this worker; `hang` never settles.
+    await writeFile(
+      join(functionsDir, "default.ts"),
+      `let active = 0;
+       let peak = 0;
+       export const handler = async (event: { delayMs?: number; hang?: boolean; n?: number }) => {
+         active += 1;
+         peak = Math.max(peak, active);
+         if (event.hang) await new Promise(() => {});
+         await new Promise((resolve) => setTimeout(resolve, event.delayMs ?? 0));
+         active -= 1;
+         return { n: event.n, peak };
+       };`,
+    );
+    host = await startHandlerHost({
+      stateDir: join(root, ".local"),
+      env: {},
+      watch: false,
+      quiet: true,
+      reporter: { info: () => {}, warn: () => {}, error: () => {} },
+      integrationTimeoutMs: 1_000,
+      root,
+      workers: 1,
+      workerConcurrency: 4,
+    });
+  });
+  afterAll(async () => {
+    await host?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const call = (event: object, remainingMs = 5_000) =>
+    host.routes.$default?.(event, { ...context, getRemainingTimeInMillis: () => remainingMs }) as Promise<{
+      n: number;
+      peak: number;
+    }>;
+
+  it("runs at most its slots at once; a burst waits its turn and every invocation completes, in order", async () => {
+    const started = Array.from({ length: 20 }, (_, n) => call({ n, delayMs: 20 }));
+    const results = await Promise.all(started);
+    expect(results.map((result) => result.n)).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    expect(Math.max(...results.map((result) => result.peak))).toBe(4);
+    expect(host.pool()[0]?.running).toEqual([]);
+  });
+
+  it("frees the slot of an invocation that never settles once its time is up", async () => {
+    const hung = Array.from({ length: 4 }, () => call({ hang: true }, 200));
+    for (const invocation of hung) void invocation.catch(() => {});
+    const started = Date.now();
+    const after = await call({ n: 99 });
+    expect(after.n).toBe(99);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+  });
+});

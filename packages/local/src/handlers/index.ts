@@ -51,6 +51,8 @@ export interface HandlerHostOptions {
   recorder?: CallRecorder;
   /** Handler worker threads (default: one per core). */
   workers?: number;
+  /** Invocations one worker runs at once, the rest waiting in turn (default WORKER_CONCURRENCY). */
+  workerConcurrency?: number;
   /** Waits before each retry of a failed asynchronous invocation (AWS waits 1 min, then 2 min). */
   asyncRetryDelaysMs?: readonly number[];
 }
@@ -180,6 +182,7 @@ export async function startHandlerHost(options: HandlerHostOptions): Promise<Han
   const spawn = (files: Record<string, string>) =>
     startWorker({
       workerFile,
+      ...(options.workerConcurrency !== undefined ? { concurrency: options.workerConcurrency } : {}),
       init: {
         files,
         ...(options.recorder

@@ -24,7 +24,7 @@ export interface WorkerHandle {
    * `onCrash` fires, so the host replaces it.
    */
   kill(): Promise<void>;
-  /** Invocations running now. */
+  /** Invocations running now or waiting for one of the worker's slots. */
   readonly inFlight: number;
   readonly threadId: number;
   /** The thread has exited (crashed, killed or terminated). */
@@ -46,8 +46,19 @@ function contextFields(context: Context): ContextFields {
   };
 }
 
+/**
+ * How many invocations one worker runs at once; more wait in turn (first come, first served). A Lambda
+ * container runs one event at a time and the service starts more containers for a burst, each with its
+ * own sockets; a worker runs its events concurrently in one thread with one set of SDK clients, so
+ * without a bound a burst (10,000 sockets closing at once: 10,000 `$disconnect`s) would queue every
+ * DynamoDB call behind one socket pool until their connection timeouts fired.
+ */
+export const WORKER_CONCURRENCY = 64;
+
 export async function startWorker(options: {
   workerFile: string;
+  /** Invocations run at once (WORKER_CONCURRENCY by default). */
+  concurrency?: number;
   init: WorkerInit;
   env: NodeJS.ProcessEnv;
   /** Drop the handlers' own stdout (their JSON logs) instead of forwarding it. */
@@ -66,10 +77,20 @@ export async function startWorker(options: {
     stdout: options.quiet,
   });
   if (options.quiet) worker.stdout.resume();
-  const pending = new Map<
-    number,
-    { module: string; resolve: (value: unknown) => void; reject: (error: Error) => void }
-  >();
+  const concurrency = options.concurrency ?? WORKER_CONCURRENCY;
+  interface Invocation {
+    module: string;
+    resolve: (value: unknown) => void;
+    reject: (error: Error) => void;
+    /** Frees the invocation's slot (once), when it settles or when its time is up. */
+    release: () => void;
+  }
+  /** Posted to the thread, not yet settled. */
+  const pending = new Map<number, Invocation>();
+  /** Waiting for a slot, in arrival order. */
+  const waiting: Array<{ id: number; module: string; event: unknown; context: Context; invocation: Invocation }> = [];
+  /** Slots taken: posted invocations that have neither settled nor run out of time. */
+  let busy = 0;
   let nextId = 0;
   let ending = false;
   let dead = false;
@@ -77,8 +98,45 @@ export async function startWorker(options: {
 
   const failPending = (reason: string) => {
     for (const { reject } of pending.values()) reject(new Error(reason));
+    for (const { invocation } of waiting) invocation.reject(new Error(reason));
     pending.clear();
+    waiting.length = 0;
+    busy = 0;
   };
+
+  /** Posts waiting invocations while slots are free. */
+  const pump = () => {
+    while (busy < concurrency && waiting.length > 0 && !dead) {
+      const next = waiting.shift();
+      if (next) dispatch(next.id, next.module, next.event, next.context, next.invocation);
+    }
+  };
+
+  function dispatch(id: number, module: string, event: unknown, context: Context, invocation: Invocation) {
+    // The remaining time is read now, so time spent waiting for a slot counts against it (as the
+    // gateway's integration timeout does).
+    const message: HostToWorker = { type: "invoke", id, module, event, context: contextFields(context) };
+    busy += 1;
+    let released = false;
+    // A handler that never settles holds its slot only until its time is up, as Lambda ends it then.
+    const timer = setTimeout(() => invocation.release(), Math.max(0, message.context.remainingTimeMs));
+    timer.unref();
+    invocation.release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      busy -= 1;
+      pump();
+    };
+    pending.set(id, invocation);
+    try {
+      worker.postMessage(message);
+    } catch (error) {
+      pending.delete(id);
+      invocation.release();
+      invocation.reject(new Error(`the event cannot be passed to the handler (${(error as Error).message})`));
+    }
+  }
 
   const ready = new Promise<Record<string, string>>((resolve, reject) => {
     worker.on("message", (message: WorkerToHost) => {
@@ -89,10 +147,11 @@ export async function startWorker(options: {
         const waiter = pending.get(message.id);
         if (!waiter) return;
         pending.delete(message.id);
+        waiter.release();
         options.onDuration?.(waiter.module, message.durationMs);
         if (message.ok) waiter.resolve(message.value);
         else waiter.reject(deserializeError(message.error));
-        if (pending.size === 0) drained?.();
+        if (pending.size === 0 && waiting.length === 0) drained?.();
       }
     });
     worker.on("error", (error) => {
@@ -119,20 +178,15 @@ export async function startWorker(options: {
     invoke(module, event, context) {
       if (ending || dead) return Promise.reject(new Error("the handler worker is shutting down"));
       const id = nextId++;
-      const message: HostToWorker = { type: "invoke", id, module, event, context: contextFields(context) };
       return new Promise<unknown>((resolve, reject) => {
-        pending.set(id, { module, resolve, reject });
-        try {
-          worker.postMessage(message);
-        } catch (error) {
-          pending.delete(id);
-          reject(new Error(`the event cannot be passed to the handler (${(error as Error).message})`));
-        }
+        const invocation: Invocation = { module, resolve, reject, release: () => {} };
+        if (busy < concurrency) dispatch(id, module, event, context, invocation);
+        else waiting.push({ id, module, event, context, invocation });
       });
     },
     async retire(maxWaitMs) {
       ending = true;
-      if (pending.size > 0) {
+      if (pending.size > 0 || waiting.length > 0) {
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           drained = resolve;
@@ -148,7 +202,7 @@ export async function startWorker(options: {
       await worker.terminate();
     },
     get inFlight() {
-      return pending.size;
+      return pending.size + waiting.length;
     },
     threadId: worker.threadId,
     get dead() {
