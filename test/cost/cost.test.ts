@@ -313,8 +313,9 @@ describe("AWS calls per user-visible operation (recorded on the local stack)", (
     const jobDurations = results["broadcast via FanOut jobs"]?.durationsMs?.fanout ?? [];
     expect(jobDurations).toHaveLength(jobs);
     // A job writes its progress at most every 100 ms, plus the last write: never at the pace of the sends.
+    // The one UpdateItem more is the route's own: it counts the sender's frame (the rate limit).
     const writeBound = jobDurations.reduce((sum, ms) => sum + Math.ceil(ms / 100) + 1, 0);
-    expect(counts.dynamodb.UpdateItem ?? 0).toBeLessThanOrEqual(writeBound);
+    expect(counts.dynamodb.UpdateItem ?? 0).toBeLessThanOrEqual(writeBound + 1);
   }, 120_000);
 
   /** Sends a frame and waits for the frame of `type` it answers with. */

@@ -243,9 +243,12 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     );
   }
 
-  async function reauth(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
-    const frame = parseClientFrame(ROUTE.reauth, body);
-    const verified = await (await getVerifier()).verify(frame.token).catch((error: unknown) => {
+  /**
+   * A token a connection presents for itself (`reauth`, `revoke`): verified, and the caller's own. A
+   * refusal is logged with its reason and answered with the code's fixed message.
+   */
+  async function verifyCallerToken(caller: ConnectionRecord, token: string) {
+    const verified = await (await getVerifier()).verify(token).catch((error: unknown) => {
       const refusal =
         error instanceof WsAuthError ? error : new IdentityError("unauthorized", "token rejected", { cause: error });
       throw reauthRefused(caller, refusal, reasonOf(error) ?? "internal_error");
@@ -253,6 +256,12 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     if (verified.userId !== caller.userId) {
       throw reauthRefused(caller, new IdentityError("forbidden", "forbidden"), "token_of_another_user");
     }
+    return verified;
+  }
+
+  async function reauth(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
+    const frame = parseClientFrame(ROUTE.reauth, body);
+    const verified = await verifyCallerToken(caller, frame.token);
     if (isRevoked(verified.authTime, await revocations.notBefore(caller.userId))) {
       throw reauthRefused(caller, new IdentityError("unauthorized", "unauthorized"), "token_revoked");
     }
@@ -304,14 +313,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   /** `revoke`: the caller signs out everywhere, proving it with its current token (checked as for `reauth`). */
   async function revokeSelf(caller: ConnectionRecord, body: IncomingMessage["body"]): Promise<void> {
     const frame = parseClientFrame(ROUTE.revoke, body);
-    const verified = await (await getVerifier()).verify(frame.token).catch((error: unknown) => {
-      const refusal =
-        error instanceof WsAuthError ? error : new IdentityError("unauthorized", "token rejected", { cause: error });
-      throw reauthRefused(caller, refusal, reasonOf(error) ?? "internal_error");
-    });
-    if (verified.userId !== caller.userId) {
-      throw reauthRefused(caller, new IdentityError("forbidden", "forbidden"), "token_of_another_user");
-    }
+    await verifyCallerToken(caller, frame.token);
     // Every connection of the caller's, this one included, gets `revoked` and is closed.
     await revokeWith({ userId: caller.userId }, "self");
   }

@@ -6,7 +6,7 @@ import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagem
 import { AdminGetUserCommand, CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createChannelStore } from "@wsauth/core/channel";
-import { type ConnectionRecord, createConnectionStore } from "@wsauth/core/connection";
+import { type ConnectionRecord, type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL, LOCAL_CREDENTIALS, ROUTE } from "@wsauth/core/constants";
 import { toWsAuthError } from "@wsauth/core/errors";
 import { createLog } from "@wsauth/core/logging";
@@ -201,6 +201,18 @@ function clientsFor(target: WsTarget) {
   return { dynamo, management };
 }
 
+/** A Messenger and the channels over it, as the handlers that publish or close connections build them. */
+function channelsFor(target: WsTarget, store: ConnectionStore, clients: ReturnType<typeof clientsFor>) {
+  const messenger = createMessenger({ endpoint: target.managementEndpoint, store, client: clients.management });
+  const channels = createChannels({
+    store: createChannelStore({ tableName: target.tableName, client: clients.dynamo }),
+    messenger,
+    now: Date.now,
+    log: createLog("ws", { level: "warn" }),
+  });
+  return { messenger, channels };
+}
+
 function describeRow(connection: ConnectionRecord): string {
   return [
     connection.connectionId,
@@ -256,13 +268,7 @@ export async function runWs(argv: string[], io: WsIo): Promise<number> {
       }
       const data = parseJsonBody(json) as JsonValue;
       assertDataSize(data);
-      const messenger = createMessenger({ endpoint: target.managementEndpoint, store, client: clients.management });
-      const channels = createChannels({
-        store: createChannelStore({ tableName: target.tableName, client: clients.dynamo }),
-        messenger,
-        now: Date.now,
-        log: createLog("ws", { level: "warn" }),
-      });
+      const { messenger, channels } = channelsFor(target, store, clients);
       messenger.onGone((connectionId) => channels.removeConnection(connectionId));
       const report = await channels.publish("server", SYSTEM_SENDER, channel, data);
       io.out(JSON.stringify(report));
@@ -271,13 +277,7 @@ export async function runWs(argv: string[], io: WsIo): Promise<number> {
     if (command === REVOKE) {
       const user = values.user;
       if (!user || rest.length > 0) throw new CliError("revoke needs --user <sub|email> and nothing else");
-      const messenger = createMessenger({ endpoint: target.managementEndpoint, store, client: clients.management });
-      const channels = createChannels({
-        store: createChannelStore({ tableName: target.tableName, client: clients.dynamo }),
-        messenger,
-        now: Date.now,
-        log: createLog("ws", { level: "warn" }),
-      });
+      const { messenger, channels } = channelsFor(target, store, clients);
       const resolveUsername = cognitoResolver(target, credentialsOf(target));
       const userTarget: RevokeTarget = SUB_PATTERN.test(user) ? { userId: user } : { username: user };
       const report = await revokeUser(userTarget, {
