@@ -149,6 +149,13 @@ export const FANOUT = {
   retries: 2,
   /** How long a job's progress marker outlives it (TTL); longer than Lambda's retry window of minutes. */
   markerTtlSeconds: 6 * 60 * 60,
+  /**
+   * Shortest time between two progress-marker writes of a job. Longer means fewer writes (each a
+   * DynamoDB write and Lambda time) but more sends repeated when a worker dies mid-job.
+   */
+  markerIntervalMs: 100,
+  /** Jobs a route hands to Lambda (`Invoke`, `InvocationType: Event`) at once. */
+  dispatchConcurrency: 16,
 } as const;
 
 /**

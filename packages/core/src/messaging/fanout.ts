@@ -72,12 +72,9 @@ export interface FanOutOptions {
   markers: () => FanOutMarkers;
   inlineMax?: number;
   jobSize?: number;
-  /** Jobs handed to the dispatcher at once. */
+  /** Jobs handed to the dispatcher at once (default FANOUT.dispatchConcurrency). */
   dispatchConcurrency?: number;
-  /**
-   * Shortest time between two marker writes of a job (default 100 ms). Longer means fewer writes
-   * (each is a DynamoDB write and Lambda time) but more sends repeated if a worker dies mid-job.
-   */
+  /** Shortest time between two marker writes of a job (default FANOUT.markerIntervalMs). */
   markerIntervalMs?: number;
   /** Clock in epoch milliseconds. */
   now?: () => number;
@@ -88,8 +85,8 @@ export function createFanOut(options: FanOutOptions): FanOut {
   const { messenger } = options;
   const inlineMax = options.inlineMax ?? FANOUT.inlineMax;
   const jobSize = options.jobSize ?? FANOUT.jobSize;
-  const dispatchConcurrency = options.dispatchConcurrency ?? 16;
-  const markerIntervalMs = options.markerIntervalMs ?? 100;
+  const dispatchConcurrency = options.dispatchConcurrency ?? FANOUT.dispatchConcurrency;
+  const markerIntervalMs = options.markerIntervalMs ?? FANOUT.markerIntervalMs;
   const now = options.now ?? Date.now;
   const log = options.log ?? createLog("fanout");
 
