@@ -3,15 +3,9 @@ import { join } from "node:path";
 import { REVOCATION, SUBPROTOCOL } from "@wsauth/core/constants";
 import { startTestStack, type TestStack } from "@wsauth/local/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import WebSocket from "ws";
-import {
-  CHROMIUM_MISSING,
-  chromiumInstalled,
-  launchChromium,
-  signInThroughForm,
-  waitForSocketState,
-} from "./helpers/browser";
+import { describeInChromium, launchChromium, signInThroughForm, waitForSocketState } from "./helpers/browser";
 import { openRegistry } from "./helpers/registry";
 
 /**
@@ -21,8 +15,6 @@ import { openRegistry } from "./helpers/registry";
  */
 
 const WEB_DIR = join(import.meta.dirname, "../../web");
-const installed = chromiumInstalled();
-
 /** The ID token Amplify keeps for the signed-in user of `page` (its local storage). */
 function storedIdToken(page: Page): Promise<string> {
   return page.evaluate(`(() => {
@@ -44,76 +36,66 @@ function connectStatus(url: string, token: string): Promise<number> {
   });
 }
 
-if (!installed) {
-  describe("sign out everywhere e2e", () => {
-    it("needs Chromium", () => {
-      if (process.env.CI) throw new Error(CHROMIUM_MISSING);
-    });
-  });
-} else {
-  describe("sign out everywhere e2e", () => {
-    let stack: TestStack;
-    let browser: Browser;
-    const contexts: BrowserContext[] = [];
+describeInChromium("sign out everywhere e2e", () => {
+  let stack: TestStack;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
 
-    async function signIn(): Promise<Page> {
-      const context = await browser.newContext();
-      contexts.push(context);
-      const page = await context.newPage();
-      const user = stack.outputs.demoUsers[0];
-      if (!user) throw new Error("the stack has no demo user");
-      await signInThroughForm(page, stack.outputs.webUrl, user.username, user.password);
-      await waitForSocketState(page, "open");
-      return page;
+  async function signIn(): Promise<Page> {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    const user = stack.outputs.demoUsers[0];
+    if (!user) throw new Error("the stack has no demo user");
+    await signInThroughForm(page, stack.outputs.webUrl, user.username, user.password);
+    await waitForSocketState(page, "open");
+    return page;
+  }
+
+  beforeAll(async () => {
+    [stack, browser] = await Promise.all([startTestStack({ web: true }), launchChromium()]);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    await browser?.close();
+    await stack?.stop();
+    if (stack) {
+      await rm(join(WEB_DIR, ".next", `port-${new URL(stack.outputs.webUrl).port}`), {
+        recursive: true,
+        force: true,
+      });
     }
+  }, 60_000);
 
-    beforeAll(async () => {
-      [stack, browser] = await Promise.all([startTestStack({ web: true }), launchChromium()]);
-    }, 180_000);
+  it("Sign out everywhere in one context closes the other's socket; its old token cannot reconnect", async () => {
+    const laptop = await signIn();
+    const phone = await signIn();
+    const phoneToken = await storedIdToken(phone);
+    expect(phoneToken.split(".")).toHaveLength(3);
+    expect(await connectStatus(stack.outputs.webSocketUrl, phoneToken)).toBe(101);
+    const registry = openRegistry(stack.outputs);
+    try {
+      const sub = JSON.parse(Buffer.from(phoneToken.split(".")[1] ?? "", "base64url").toString()).sub as string;
+      await expect.poll(async () => (await registry.store.listByUser(sub)).length, { timeout: 10_000 }).toBe(2);
 
-    afterAll(async () => {
-      for (const context of contexts) await context.close().catch(() => {});
-      await browser?.close();
-      await stack?.stop();
-      if (stack) {
-        await rm(join(WEB_DIR, ".next", `port-${new URL(stack.outputs.webUrl).port}`), {
-          recursive: true,
-          force: true,
-        });
-      }
-    }, 60_000);
+      const started = Date.now();
+      await laptop.getByRole("button", { name: "Sign out everywhere" }).click();
+      // The phone hears `revoked`, its socket is closed by the server, and the tab signs out.
+      await phone.getByRole("button", { name: "Sign in", exact: true }).waitFor({ timeout: 10_000 });
+      await laptop.getByRole("button", { name: "Sign in", exact: true }).waitFor({ timeout: 10_000 });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await expect.poll(async () => (await registry.store.listByUser(sub)).length, { timeout: 10_000 }).toBe(0);
 
-    it("Sign out everywhere in one context closes the other's socket; its old token cannot reconnect", async () => {
-      const laptop = await signIn();
-      const phone = await signIn();
-      const phoneToken = await storedIdToken(phone);
-      expect(phoneToken.split(".")).toHaveLength(3);
-      expect(await connectStatus(stack.outputs.webSocketUrl, phoneToken)).toBe(101);
-      const registry = openRegistry(stack.outputs);
-      try {
-        const sub = JSON.parse(Buffer.from(phoneToken.split(".")[1] ?? "", "base64url").toString()).sub as string;
-        await expect.poll(async () => (await registry.store.listByUser(sub)).length, { timeout: 10_000 }).toBe(2);
-
-        const started = Date.now();
-        await laptop.getByRole("button", { name: "Sign out everywhere" }).click();
-        // The phone hears `revoked`, its socket is closed by the server, and the tab signs out.
-        await phone.getByRole("button", { name: "Sign in", exact: true }).waitFor({ timeout: 10_000 });
-        await laptop.getByRole("button", { name: "Sign in", exact: true }).waitFor({ timeout: 10_000 });
-        expect(Date.now() - started).toBeLessThan(10_000);
-        await expect.poll(async () => (await registry.store.listByUser(sub)).length, { timeout: 10_000 }).toBe(0);
-
-        // The phone's token (signed in before the revocation) is refused, once the authorizer's lookup
-        // of this user (cached per container for REVOCATION.lookupCacheMs, the documented bound; the
-        // check above made one) has aged out. A new sign-in connects.
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.max(0, started + REVOCATION.lookupCacheMs - Date.now())),
-        );
-        expect([401, 403]).toContain(await connectStatus(stack.outputs.webSocketUrl, phoneToken));
-        const again = await signIn();
-        await waitForSocketState(again, "open");
-      } finally {
-        registry.close();
-      }
-    }, 180_000);
-  });
-}
+      // The phone's token (signed in before the revocation) is refused, once the authorizer's lookup
+      // of this user (cached per container for REVOCATION.lookupCacheMs, the documented bound; the
+      // check above made one) has aged out. A new sign-in connects.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + REVOCATION.lookupCacheMs - Date.now())));
+      expect([401, 403]).toContain(await connectStatus(stack.outputs.webSocketUrl, phoneToken));
+      const again = await signIn();
+      await waitForSocketState(again, "open");
+    } finally {
+      registry.close();
+    }
+  }, 180_000);
+});

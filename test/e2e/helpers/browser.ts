@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { describe, it } from "vitest";
 
 /**
  * Debian's Chromium, driven by playwright-core: no browser downloads. Flags keep it from phoning
@@ -11,6 +12,27 @@ export const CHROMIUM_MISSING = `Chromium is not installed at ${CHROMIUM_PATH}. 
 
 export function chromiumInstalled(): boolean {
   return existsSync(CHROMIUM_PATH);
+}
+
+/**
+ * A browser suite: run when Chromium is installed; without it a failing test in CI (a browser suite
+ * that silently runs nothing is no test), and a visible skip on a developer's machine.
+ */
+export function describeInChromium(name: string, suite: () => void): void {
+  if (chromiumInstalled()) {
+    describe(name, suite);
+  } else if (process.env.CI) {
+    describe(name, () => {
+      it("needs Chromium", () => {
+        throw new Error(CHROMIUM_MISSING);
+      });
+    });
+  } else {
+    console.warn(`[e2e] skipped: ${CHROMIUM_MISSING}`);
+    describe.skip(`${name} (skipped: ${CHROMIUM_MISSING})`, () => {
+      it("needs Chromium", () => {});
+    });
+  }
 }
 
 export function launchChromium(): Promise<Browser> {
