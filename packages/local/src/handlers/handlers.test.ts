@@ -26,6 +26,19 @@ const context = {
   getRemainingTimeInMillis: () => 5_000,
 } as Context;
 
+/**
+ * A throw-away repository root for the host: `packages/functions/src` (returned) and `packages/core/src`,
+ * with the repository's node_modules linked in (for `sst`) unless `link` is false.
+ */
+async function scratchRoot(prefix: string, link = true): Promise<{ root: string; functionsDir: string }> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const functionsDir = join(root, "packages", "functions", "src");
+  await mkdir(functionsDir, { recursive: true });
+  await mkdir(join(root, "packages", "core", "src"), { recursive: true });
+  if (link) await symlink(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+  return { root, functionsDir };
+}
+
 describe("handler host (esbuild bundles in a worker thread)", () => {
   let root: string;
   let functionsDir: string;
@@ -39,11 +52,7 @@ describe("handler host (esbuild bundles in a worker thread)", () => {
   const write = (name: string, source: string) => writeFile(join(functionsDir, `${name}.ts`), source);
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "wsauth-handlers-"));
-    functionsDir = join(root, "packages", "functions", "src");
-    await mkdir(functionsDir, { recursive: true });
-    await mkdir(join(root, "packages", "core", "src"), { recursive: true });
-    await symlink(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+    ({ root, functionsDir } = await scratchRoot("wsauth-handlers-"));
     await write(
       "default",
       `import { Resource } from "sst";
@@ -122,10 +131,7 @@ describe("handler host (esbuild bundles in a worker thread)", () => {
 
 describe("handler host with watch on", () => {
   it("rebuilds on its own when a handler file changes", async () => {
-    const root = await mkdtemp(join(tmpdir(), "wsauth-watch-"));
-    const functionsDir = join(root, "packages", "functions", "src");
-    await mkdir(functionsDir, { recursive: true });
-    await mkdir(join(root, "packages", "core", "src"), { recursive: true });
+    const { root, functionsDir } = await scratchRoot("wsauth-watch-", false);
     await writeFile(join(functionsDir, "default.ts"), `export const handler = async () => "before";`);
     const host = await startHandlerHost({
       stateDir: join(root, ".local"),
@@ -155,11 +161,9 @@ describe("handler pool", () => {
   const lines: string[] = [];
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "wsauth-pool-"));
-    const functionsDir = join(root, "packages", "functions", "src");
-    await mkdir(functionsDir, { recursive: true });
-    await mkdir(join(root, "packages", "core", "src"), { recursive: true });
-    await symlink(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+    const scratch = await scratchRoot("wsauth-pool-");
+    root = scratch.root;
+    const { functionsDir } = scratch;
     // Module state: a counter per worker, and the thread it lives in.
     await writeFile(
       join(functionsDir, "default.ts"),
@@ -317,11 +321,9 @@ describe("handler worker concurrency", () => {
   let host: HandlerHost;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "wsauth-slots-"));
-    const functionsDir = join(root, "packages", "functions", "src");
-    await mkdir(functionsDir, { recursive: true });
-    await mkdir(join(root, "packages", "core", "src"), { recursive: true });
-    await symlink(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+    const scratch = await scratchRoot("wsauth-slots-");
+    root = scratch.root;
+    const { functionsDir } = scratch;
     // Counts the invocations running at once in this worker; `hang` never settles.
     await writeFile(
       join(functionsDir, "default.ts"),
