@@ -12,7 +12,7 @@ import {
   type FanOutJob,
   type Realtime,
 } from "@wsauth/core/messaging";
-import { type ConnectionsServer, startConnectionsServer } from "@wsauth/core/testing";
+import { type ConnectionsServer, ROOMY_LIMITS, startConnectionsServer } from "@wsauth/core/testing";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
@@ -37,9 +37,6 @@ function captureLog(): Log & { lines: Array<{ message: string; fields: Record<st
     lines: typeof lines;
   };
 }
-
-/** Limits these tests never reach: they exercise other rules (the limits have their own tests). */
-const ROOMY_LIMITS = { maxConnectionsPerUser: 1000, message: { ratePerSecond: 1000, burst: 1000 } };
 
 describe("the namespace rules table", () => {
   const who = (userId: string, groups: string[] = []) => ({ userId, groups });

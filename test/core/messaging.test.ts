@@ -12,7 +12,7 @@ import {
   type Realtime,
   type ReauthVerifier,
 } from "@wsauth/core/messaging";
-import { type ConnectionsServer, capturedLogs, startConnectionsServer } from "@wsauth/core/testing";
+import { type ConnectionsServer, capturedLogs, ROOMY_LIMITS, startConnectionsServer } from "@wsauth/core/testing";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
@@ -39,9 +39,6 @@ const verifier: ReauthVerifier = {
     return { userId, tokenExp: Number(exp), groups: groups ? groups.split(",") : [] };
   },
 };
-
-/** Limits these tests never reach: they exercise other rules (the limits have their own tests). */
-const ROOMY_LIMITS = { maxConnectionsPerUser: 1000, message: { ratePerSecond: 1000, burst: 1000 } };
 
 describe("messenger and routes (dynalite + @connections over HTTP)", () => {
   let dynamo: LocalDynamo;

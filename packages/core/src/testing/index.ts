@@ -13,6 +13,7 @@ export {
   type FixtureApi,
   messageEvent,
 } from "./events";
+export { ROOMY_LIMITS } from "./limits";
 export { capturedLogs, type LogCapture, type LogLine, type LogMatch, printCapturedLogs } from "./log-capture";
 export {
   base64UrlJson,
