@@ -1,5 +1,3 @@
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
 import { REVOCATION, SUBPROTOCOL } from "@wsauth/core/constants";
 import { startTestStack, type TestStack } from "@wsauth/local/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -7,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import WebSocket from "ws";
 import { describeInChromium, launchChromium, signInThroughForm, waitForSocketState } from "./helpers/browser";
 import { openRegistry } from "./helpers/registry";
+import { stopStackWithSite } from "./helpers/stack";
 
 /**
  * Sign out everywhere in a real browser against the whole local stack: one user signed in in two
@@ -14,7 +13,6 @@ import { openRegistry } from "./helpers/registry";
  * the other device's token no longer connects.
  */
 
-const WEB_DIR = join(import.meta.dirname, "../../web");
 /** The ID token Amplify keeps for the signed-in user of `page` (its local storage). */
 function storedIdToken(page: Page): Promise<string> {
   return page.evaluate(`(() => {
@@ -59,13 +57,7 @@ describeInChromium("sign out everywhere e2e", () => {
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => {});
     await browser?.close();
-    await stack?.stop();
-    if (stack) {
-      await rm(join(WEB_DIR, ".next", `port-${new URL(stack.outputs.webUrl).port}`), {
-        recursive: true,
-        force: true,
-      });
-    }
+    await stopStackWithSite(stack);
   }, 60_000);
 
   it("Sign out everywhere in one context closes the other's socket; its old token cannot reconnect", async () => {
