@@ -12,6 +12,7 @@ import {
   type FanOutJob,
   type Realtime,
 } from "@wsauth/core/messaging";
+import { createRevocationStore } from "@wsauth/core/revocation";
 import { type ConnectionsServer, ROOMY_LIMITS, startConnectionsServer } from "@wsauth/core/testing";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -73,7 +74,7 @@ describe("channels (dynalite + @connections over HTTP)", () => {
   /** Jobs the fan-out queued (it sends inline up to 2 subscribers, jobs of 2 above that). */
   let queued: FanOutJob[];
   /** The registry and messenger behind `realtime`, for a second one over a changed channel store. */
-  let parts: Pick<Parameters<typeof createRealtime>[0], "store" | "messenger">;
+  let parts: Pick<Parameters<typeof createRealtime>[0], "store" | "messenger" | "revocations">;
   let table = 0;
   let next = 0;
 
@@ -98,7 +99,7 @@ describe("channels (dynalite + @connections over HTTP)", () => {
       maxAttempts: 1,
     });
     const messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, now, log });
-    parts = { store, messenger };
+    parts = { store, messenger, revocations: createRevocationStore({ tableName, client, now }) };
     queued = [];
     const fanOut = createFanOut({
       messenger,
@@ -109,7 +110,7 @@ describe("channels (dynalite + @connections over HTTP)", () => {
       now,
       log,
     });
-    realtime = createRealtime({ store, channelStore: channels, messenger, fanOut, now, log, limits: ROOMY_LIMITS });
+    realtime = createRealtime({ ...parts, channelStore: channels, fanOut, now, log, limits: ROOMY_LIMITS });
   });
 
   async function connect(identity: ConnectionIdentity) {

@@ -10,6 +10,7 @@ import {
   frameWindowOf,
   type Realtime,
 } from "@wsauth/core/messaging";
+import { createRevocationStore } from "@wsauth/core/revocation";
 import { type ConnectionsServer, startConnectionsServer } from "@wsauth/core/testing";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -67,7 +68,8 @@ describe("abuse limits in the core (dynalite + @connections over HTTP)", () => {
     });
     const messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, now });
     const channelStore = createChannelStore({ tableName, client, now });
-    realtime = createRealtime({ store, channelStore, messenger, now, limits });
+    const revocations = createRevocationStore({ tableName, client, now });
+    realtime = createRealtime({ store, channelStore, messenger, revocations, now, limits });
   });
 
   const connect = async (connectedAt = clock) => {

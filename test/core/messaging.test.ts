@@ -12,6 +12,7 @@ import {
   type Realtime,
   type ReauthVerifier,
 } from "@wsauth/core/messaging";
+import { createRevocationStore, type RevocationStore } from "@wsauth/core/revocation";
 import { type ConnectionsServer, capturedLogs, ROOMY_LIMITS, startConnectionsServer } from "@wsauth/core/testing";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -47,6 +48,7 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
   let messenger: Messenger;
   let realtime: Realtime;
   let channelStore: ChannelStore;
+  let revocations: RevocationStore;
   let table = 0;
 
   beforeAll(async () => {
@@ -69,7 +71,8 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
     });
     messenger = createMessenger({ endpoint: gateway.endpoint, store, client: management, concurrency: 4, now });
     channelStore = createChannelStore({ tableName, client, now });
-    realtime = createRealtime({ store, channelStore, messenger, verifier, now, limits: ROOMY_LIMITS });
+    revocations = createRevocationStore({ tableName, client, now });
+    realtime = createRealtime({ store, channelStore, messenger, revocations, verifier, now, limits: ROOMY_LIMITS });
   });
 
   let next = 0;
@@ -215,7 +218,15 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
         return verifier.verify(token);
       },
     };
-    realtime = createRealtime({ store, channelStore, messenger, verifier: failing, now, limits: ROOMY_LIMITS });
+    realtime = createRealtime({
+      store,
+      channelStore,
+      messenger,
+      revocations,
+      verifier: failing,
+      now,
+      limits: ROOMY_LIMITS,
+    });
     refusals.push(["unknown-key", "unauthorized"], ["old", "token_expired"]);
     const messages = new Map<string, Set<string>>();
     for (const [token, code] of refusals) {
@@ -332,7 +343,15 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
         }
       },
     };
-    const sweeper = createRealtime({ store: watched, channelStore, messenger, verifier, now, limits: ROOMY_LIMITS });
+    const sweeper = createRealtime({
+      store: watched,
+      channelStore,
+      messenger,
+      revocations,
+      verifier,
+      now,
+      limits: ROOMY_LIMITS,
+    });
     const minute = Math.floor((T0 + 120_000) / SWEEP.intervalMs);
     for (const offset of [0, 1, 2]) {
       clock = (minute + offset) * SWEEP.intervalMs;
@@ -380,6 +399,7 @@ describe("messenger and routes (dynalite + @connections over HTTP)", () => {
       store: interleaved,
       channelStore,
       messenger,
+      revocations,
       verifier,
       now,
       limits: ROOMY_LIMITS,

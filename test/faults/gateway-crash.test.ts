@@ -9,6 +9,7 @@ import { createConnectionStore } from "@wsauth/core/connection";
 import { LIMITS, LOCAL, LOCAL_CREDENTIALS } from "@wsauth/core/constants";
 import type { Log } from "@wsauth/core/logging";
 import { createMessenger, createRealtime } from "@wsauth/core/messaging";
+import { createRevocationStore } from "@wsauth/core/revocation";
 import { type LocalCognito, startCognito } from "@wsauth/local/cognito";
 import { createConnectionsTable, type LocalDynamo, localDynamoClient, startDynamo } from "@wsauth/local/dynamo";
 import { consoleReporter } from "@wsauth/local/runner";
@@ -165,7 +166,8 @@ describe("the gateway process is killed and restarted", () => {
       const store = createConnectionStore({ tableName: LOCAL.tableName, client: dynamoClient, now });
       const messenger = createMessenger({ endpoint: "", store, client: management, log: quiet });
       const channelStore = createChannelStore({ tableName: LOCAL.tableName, client: dynamoClient, now });
-      const report = await createRealtime({ store, channelStore, messenger, now, log: quiet }).sweep();
+      const revocations = createRevocationStore({ tableName: LOCAL.tableName, client: dynamoClient, now });
+      const report = await createRealtime({ store, channelStore, messenger, revocations, now, log: quiet }).sweep();
       expect(report).toMatchObject({ scanned: 3, closed: 3, gone: 1, failed: 0 });
     } finally {
       management.destroy();

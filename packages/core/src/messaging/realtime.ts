@@ -64,11 +64,8 @@ export interface RealtimeOptions {
    * invocation).
    */
   fanOut?: FanOut;
-  /**
-   * Revocation records: written by `revoke`, read by `reauth` and `broadcast`. The handlers always pass
-   * it; without it (tests of other routes) nobody counts as revoked and `revoke` fails.
-   */
-  revocations?: RevocationStore;
+  /** Revocation records: written by `revoke`, read by `reauth` and `broadcast`. */
+  revocations: RevocationStore;
   /** Needed by `reauth` and `revoke` only; a factory so that handlers build it lazily. */
   verifier?: ReauthVerifier | (() => ReauthVerifier | Promise<ReauthVerifier>);
   /** Connections per user and frames per connection (default: ABUSE_LIMITS with the environment's overrides). */
@@ -153,12 +150,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     return typeof source === "function" ? source() : source;
   }
 
-  const revocations: RevocationStore = options.revocations ?? {
-    notBefore: async () => undefined,
-    revoke: async () => {
-      throw new WsAuthError("internal", "no revocation store is configured");
-    },
-  };
+  const { revocations } = options;
 
   /** Routes whose frames count against the connection's rate limit (each one costs a fan-out). */
   const RATE_LIMITED: ReadonlySet<MessageRouteKey> = new Set(RATE_LIMITED_ROUTES as readonly MessageRouteKey[]);

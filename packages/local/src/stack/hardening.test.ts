@@ -7,6 +7,7 @@ import { createChannelStore } from "@wsauth/core/channel";
 import { type ConnectionStore, createConnectionStore } from "@wsauth/core/connection";
 import { LOCAL_CREDENTIALS, SUBPROTOCOL } from "@wsauth/core/constants";
 import { createMessenger, createRealtime, REAUTH_REFUSALS } from "@wsauth/core/messaging";
+import { createRevocationStore } from "@wsauth/core/revocation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startCognitoEmulator } from "../cognito/emulator";
@@ -414,6 +415,7 @@ describe("local stack: the sweep and a reauth racing it (black box)", () => {
       const report = await createRealtime({
         store: racing,
         channelStore: createChannelStore({ tableName: stack.outputs.tableName, client: dynamoClient, now: sweepNow }),
+        revocations: createRevocationStore({ tableName: stack.outputs.tableName, client: dynamoClient, now: sweepNow }),
         messenger,
         now: sweepNow,
       }).sweep();
